@@ -1,0 +1,187 @@
+import Foundation
+import HotpotCore
+import Logging
+import PostgresNIO
+
+/// How Hotpot finds its database and files; filled from the environment and flags by the executable,
+/// built directly by tests.
+public struct HotpotConfiguration: Sendable {
+    /// An existing server; nil means the embedded one under `home`.
+    public var databaseURL: String?
+    public var home: URL
+    public var files: ProjectFiles
+    /// Extra postgresql.conf settings for a newly created embedded cluster.
+    public var embeddedSettings: [String: String]
+    /// Connections in the service's own pool.
+    public var servicePoolSize: Int
+    /// Connections in each tenant's pool.
+    public var tenantPoolSize: Int
+
+    public init(databaseURL: String?, home: URL, files: ProjectFiles, embeddedSettings: [String: String] = [:], servicePoolSize: Int = 20, tenantPoolSize: Int = 3) {
+        self.databaseURL = databaseURL
+        self.home = home
+        self.files = files
+        self.embeddedSettings = embeddedSettings
+        self.servicePoolSize = servicePoolSize
+        self.tenantPoolSize = tenantPoolSize
+    }
+
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HotpotConfiguration {
+        HotpotConfiguration(
+            databaseURL: environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
+            home: URL(fileURLWithPath: environment["HOTPOT_HOME"] ?? ".hotpot"),
+            files: try ProjectFiles.locate(environment: environment)
+        )
+    }
+}
+
+/// The service's connection to PostgreSQL: the pool it owns, the settings tenant pools derive from, and
+/// the embedded server if it started one. `client.run()` must be running while it is used: the server
+/// runs it as a service, `withDatabase` runs it for one-shot commands and tests.
+public final class HotpotDatabase: Sendable {
+    public let client: PostgresClient
+    public let settings: ConnectionSettings
+    public let files: ProjectFiles
+    public let logger: Logger
+    public let embedded: EmbeddedPostgres.Running?
+    public let tenantPools: TenantPools
+
+    init(settings: ConnectionSettings, files: ProjectFiles, embedded: EmbeddedPostgres.Running?, configuration: HotpotConfiguration, logger: Logger) {
+        self.settings = settings
+        self.files = files
+        self.embedded = embedded
+        self.logger = logger
+        self.client = PostgresClient(configuration: settings.clientConfiguration(maximumConnections: configuration.servicePoolSize), backgroundLogger: logger)
+        self.tenantPools = TenantPools(base: settings, maximumConnections: configuration.tenantPoolSize, logger: logger)
+    }
+
+    /// Finds or starts the database server and makes sure Hotpot's database exists. Does not migrate.
+    public static func connect(_ configuration: HotpotConfiguration, logger: Logger) async throws -> HotpotDatabase {
+        if let url = configuration.databaseURL {
+            let settings = try ConnectionSettings(url: url)
+            try await probe(settings, logger: logger)
+            return HotpotDatabase(settings: settings, files: configuration.files, embedded: nil, configuration: configuration, logger: logger)
+        }
+        let launcher = EmbeddedPostgres(home: configuration.home, extraSettings: configuration.embeddedSettings, logger: logger)
+        let running = try launcher.start()
+        try await probe(running.connection.with(database: "postgres"), logger: logger)
+        try await ensureDatabaseExists(running.connection, logger: logger)
+        return HotpotDatabase(settings: running.connection, files: configuration.files, embedded: running, configuration: configuration, logger: logger)
+    }
+
+    /// One direct connection attempt, so a wrong address or password fails now with PostgreSQL's own
+    /// reason, instead of a pool retrying in the background forever.
+    static func probe(_ settings: ConnectionSettings, logger: Logger) async throws {
+        var connectionConfiguration = PostgresConnection.Configuration(
+            host: settings.host, port: settings.port, username: settings.username, password: settings.password,
+            database: settings.database, tls: settings.requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable)
+        connectionConfiguration.options.connectTimeout = .seconds(10)
+        do {
+            let connection = try await PostgresConnection.connect(configuration: connectionConfiguration, id: 0, logger: logger)
+            try await connection.close()
+        } catch {
+            let reason = (error as? PSQLError)?.serverInfo?[.message] ?? "\(String(reflecting: error))"
+            throw HotpotError(.unavailable, "cannot connect to PostgreSQL at \(settings.host):\(settings.port) as \(settings.username): \(reason)")
+        }
+    }
+
+    static func ensureDatabaseExists(_ settings: ConnectionSettings, logger: Logger) async throws {
+        try await withTemporaryClient(settings.with(database: "postgres"), logger: logger) { client in
+            let rows = try await client.query("SELECT 1 FROM pg_database WHERE datname = \(settings.database)", logger: logger)
+            var exists = false
+            for try await _ in rows { exists = true }
+            if !exists {
+                do {
+                    try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(quoteIdentifier(settings.database))"), logger: logger)
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
+                    // Created concurrently by another process: fine.
+                }
+            }
+        }
+    }
+
+    /// Stops the embedded server if this process started it.
+    public func stopEmbeddedServerIfStartedHere() {
+        guard let embedded, embedded.startedHere else { return }
+        do { try embedded.stop() } catch { logger.warning("stopping the embedded PostgreSQL server failed: \(error)") }
+    }
+}
+
+/// Runs `body` with the database's service pool running; for commands and tests.
+public func withDatabase<T: Sendable>(_ database: HotpotDatabase, _ body: @Sendable @escaping (HotpotDatabase) async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            await database.client.run()
+            return nil
+        }
+        group.addTask {
+            await database.tenantPools.runSweeper()
+            return nil
+        }
+        defer { group.cancelAll() }
+        let value = try await body(database)
+        await database.tenantPools.closeAll()
+        return value
+    }
+}
+
+func withTemporaryClient<T: Sendable>(_ settings: ConnectionSettings, logger: Logger, _ body: @Sendable @escaping (PostgresClient) async throws -> T) async throws -> T {
+    let client = PostgresClient(configuration: settings.clientConfiguration(maximumConnections: 2), backgroundLogger: logger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            await client.run()
+            return nil
+        }
+        defer { group.cancelAll() }
+        return try await body(client)
+    }
+}
+
+extension ConnectionSettings {
+    func clientConfiguration(maximumConnections: Int, minimumConnections: Int = 0) -> PostgresClient.Configuration {
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password, database: database,
+            tls: requireTLS ? .require(.makeClientConfiguration()) : .disable
+        )
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.minimumConnections = minimumConnections
+        configuration.options.connectTimeout = .seconds(10)
+        return configuration
+    }
+}
+
+/// `"name"` with embedded quotes doubled: for identifiers that cannot be bind parameters.
+public func quoteIdentifier(_ name: String) -> String {
+    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// `'text'` with embedded quotes doubled: only for statements that take no bind parameters (CREATE ROLE).
+public func quoteLiteral(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+}
+
+extension PostgresConnection {
+    /// Runs a multi-statement script (a migration file) statement by statement.
+    func execute(script: String, logger: Logger) async throws {
+        for statement in SQLScript.statements(script) {
+            try await query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
+    }
+}
+
+extension Error {
+    /// The SQLSTATE of a PostgreSQL error, if this is one.
+    public var sqlState: String? {
+        if let error = self as? PSQLError { return error.serverInfo?[.sqlState] }
+        if let error = self as? PostgresTransactionError { return error.closureError?.sqlState ?? error.commitError?.sqlState }
+        return nil
+    }
+
+    /// The error a transaction's body threw, unwrapped from PostgresNIO's transaction wrapper.
+    public var unwrappedTransactionError: any Error {
+        if let error = self as? PostgresTransactionError {
+            return error.closureError ?? error.commitError ?? error.beginError ?? self
+        }
+        return self
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import HotpotCore
+import Logging
+import PostgresNIO
+
+/// Applies `sql/migrations/*.sql` to the database and `sql/tenant/*.sql` to every tenant schema, each
+/// file in its own transaction, recorded, and serialized across processes by an advisory lock.
+public struct Migrator: Sendable {
+    public let database: HotpotDatabase
+
+    public init(_ database: HotpotDatabase) { self.database = database }
+
+    /// Arbitrary constant naming Hotpot's migration lock.
+    static let lockKey: Int64 = 0x686f74706f74  // "hotpot"
+
+    public struct Report: Sendable, Equatable {
+        public var applied: [String] = []
+        public var tenantMigrationsApplied = 0
+    }
+
+    @discardableResult
+    public func migrate() async throws -> Report {
+        let logger = database.logger
+        let migrations = try database.files.migrations("migrations")
+        let tenantMigrations = try database.files.migrations("tenant")
+        return try await database.client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
+            do {
+                var report = Report()
+                try await connection.query("CREATE SCHEMA IF NOT EXISTS hotpot_control", logger: logger)
+                try await connection.query("""
+                    CREATE TABLE IF NOT EXISTS hotpot_control.schema_migrations (
+                        version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+                        applied_at timestamptz NOT NULL DEFAULT now())
+                    """, logger: logger)
+                var applied: [Int: String] = [:]
+                for try await (version, checksum) in try await connection.query("SELECT version, checksum FROM hotpot_control.schema_migrations", logger: logger).decode((Int, String).self) {
+                    applied[version] = checksum
+                }
+                for migration in migrations {
+                    if let checksum = applied[migration.version] {
+                        if checksum != migration.checksum {
+                            logger.warning("an applied migration file has changed since it was applied; Hotpot does not re-run it", metadata: ["migration": "\(migration.name)"])
+                        }
+                        continue
+                    }
+                    try await connection.withTransaction(logger: logger) { connection in
+                        try await connection.query("SET LOCAL search_path TO hotpot_control, pg_catalog", logger: logger)
+                        try await connection.execute(script: migration.sql, logger: logger)
+                        try await connection.query("INSERT INTO hotpot_control.schema_migrations (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))", logger: logger)
+                    }
+                    logger.info("applied migration", metadata: ["migration": "\(migration.name)"])
+                    report.applied.append(migration.name)
+                }
+                let tenants = try await TenantStore(database).list(on: connection)
+                for tenant in tenants {
+                    report.tenantMigrationsApplied += try await Self.applyTenantTemplate(tenantMigrations, to: tenant, on: connection, logger: logger)
+                }
+                try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                return report
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                throw error.unwrappedTransactionError
+            }
+        }
+    }
+
+    /// Whether every migration file has been applied (for `/readyz`).
+    public func isCurrent() async throws -> Bool {
+        let migrations = try database.files.migrations("migrations")
+        let rows = try await database.client.query("SELECT count(*)::int8 FROM hotpot_control.schema_migrations", logger: database.logger)
+        for try await count in rows.decode(Int.self) { return count >= migrations.count }
+        return false
+    }
+
+    /// Applies the template files this tenant lacks, each in a transaction with the tenant's schema as
+    /// the only search_path entry. Returns how many were applied.
+    static func applyTenantTemplate(_ migrations: [ProjectFiles.Migration], to tenant: TenantRef, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        var done = Set<Int>()
+        for try await version in try await connection.query("SELECT version FROM hotpot_control.tenant_migrations WHERE tenant_id = \(tenant.id)", logger: logger).decode(Int.self) {
+            done.insert(version)
+        }
+        var count = 0
+        for migration in migrations where !done.contains(migration.version) {
+            try await connection.withTransaction(logger: logger) { connection in
+                try await applyTenantMigration(migration, to: tenant, inTransactionOn: connection, logger: logger)
+            }
+            count += 1
+        }
+        return count
+    }
+
+    /// Runs one template file for one tenant; the caller owns the transaction.
+    static func applyTenantMigration(_ migration: ProjectFiles.Migration, to tenant: TenantRef, inTransactionOn connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(quoteIdentifier(tenant.schema))"), logger: logger)
+        try await connection.execute(script: migration.sql, logger: logger)
+        try await connection.query("INSERT INTO hotpot_control.tenant_migrations (tenant_id, version, name) VALUES (\(tenant.id), \(migration.version), \(migration.name))", logger: logger)
+        try await connection.query("SET LOCAL search_path TO hotpot_control, pg_catalog", logger: logger)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import HotpotCore
+import Logging
+import PostgresNIO
+
+/// Creates, lists and deletes tenants: an opaque schema and an opaque LOGIN role per tenant, following
+/// docs/tenant-isolation.md.
+public struct TenantStore: Sendable {
+    public let database: HotpotDatabase
+
+    public init(_ database: HotpotDatabase) { self.database = database }
+
+    public struct Tenant: Sendable, Equatable, Codable {
+        public var ref: TenantRef
+        public var name: String
+        public var createdAt: Date
+    }
+
+    /// Limits applied at login to every tenant role (ALTER ROLE ... SET). SET ROLE does not apply them,
+    /// which is one reason tenants get LOGIN roles of their own.
+    public static let roleSettings: [(String, String)] = [
+        ("statement_timeout", "15s"),
+        ("lock_timeout", "2s"),
+        ("idle_in_transaction_session_timeout", "30s"),
+        ("default_transaction_read_only", "on"),
+        ("work_mem", "32MB"),
+        ("temp_file_limit", "512MB"),
+    ]
+    public static let roleConnectionLimit = 6
+
+    public func create(slug: String, name: String? = nil, timezone: String = "Asia/Shanghai") async throws -> Tenant {
+        try TenantSlug.validate(slug)
+        let logger = database.logger
+        let opaque = "t_" + randomHex(bytes: 5)
+        let ref = TenantRef(id: UUID(), slug: slug, schema: opaque, role: opaque, timezone: timezone)
+        let template = try database.files.migrations("tenant")
+        do {
+            return try await database.client.withTransaction(logger: logger) { connection in
+                let zones = try await connection.query("SELECT 1 FROM pg_timezone_names WHERE name = \(timezone)", logger: logger)
+                var known = false
+                for try await _ in zones { known = true }
+                guard known else { throw HotpotError(.invalidInput, "unknown time zone '\(timezone)' (use an IANA name such as Asia/Shanghai)") }
+
+                let password = try await tenantPasswordSecret(on: connection)
+                let role = quoteIdentifier(ref.role), schema = quoteIdentifier(ref.schema)
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    CREATE ROLE \(role) LOGIN NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
+                    CONNECTION LIMIT \(Self.roleConnectionLimit) PASSWORD \(quoteLiteral(tenantPassword(secret: password, role: ref.role)))
+                    """), logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: "ALTER ROLE \(role) SET search_path = \(schema), hotpot_lib"), logger: logger)
+                for (setting, value) in Self.roleSettings {
+                    try await connection.query(PostgresQuery(unsafeSQL: "ALTER ROLE \(role) SET \(setting) = \(quoteLiteral(value))"), logger: logger)
+                }
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"), logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: "GRANT USAGE ON SCHEMA \(schema) TO \(role)"), logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: "ALTER DEFAULT PRIVILEGES IN SCHEMA \(schema) GRANT SELECT ON TABLES TO \(role)"), logger: logger)
+                let created = try await connection.query("""
+                    INSERT INTO hotpot_control.tenants (id, slug, name, schema_name, role_name, timezone)
+                    VALUES (\(ref.id), \(slug), \(name ?? slug), \(ref.schema), \(ref.role), \(timezone))
+                    RETURNING created_at
+                    """, logger: logger)
+                var createdAt = Date()
+                for try await date in created.decode(Date.self) { createdAt = date }
+                try await connection.query("INSERT INTO hotpot_control.data_versions (tenant_id) VALUES (\(ref.id))", logger: logger)
+                for migration in template {
+                    try await Migrator.applyTenantMigration(migration, to: ref, inTransactionOn: connection, logger: logger)
+                }
+                return Tenant(ref: ref, name: name ?? slug, createdAt: createdAt)
+            }
+        } catch {
+            let inner = error.unwrappedTransactionError
+            if inner.sqlState == "23505" { throw HotpotError.conflict("tenant '\(slug)' already exists") }
+            throw inner
+        }
+    }
+
+    func list(on connection: PostgresConnection) async throws -> [TenantRef] {
+        try await listTenants(on: connection).map(\.ref)
+    }
+
+    func listTenants(on connection: PostgresConnection) async throws -> [Tenant] {
+        let rows = try await connection.query("""
+            SELECT id, slug, name, schema_name, role_name, timezone, created_at
+            FROM hotpot_control.tenants ORDER BY slug
+            """, logger: database.logger)
+        var result: [Tenant] = []
+        for try await (id, slug, name, schema, role, timezone, createdAt) in rows.decode((UUID, String, String, String, String, String, Date).self) {
+            result.append(Tenant(ref: TenantRef(id: id, slug: slug, schema: schema, role: role, timezone: timezone), name: name, createdAt: createdAt))
+        }
+        return result
+    }
+
+    public func list() async throws -> [Tenant] {
+        try await database.client.withConnection { try await listTenants(on: $0) }
+    }
+
+    public func find(slug: String) async throws -> Tenant {
+        guard let tenant = try await list().first(where: { $0.ref.slug == slug }) else {
+            throw HotpotError.notFound("no tenant '\(slug)'")
+        }
+        return tenant
+    }
+
+    public func find(id: UUID) async throws -> Tenant? {
+        try await list().first(where: { $0.ref.id == id })
+    }
+
+    /// Drops the tenant's schema (all its data), its role and its keys.
+    public func delete(slug: String) async throws {
+        let tenant = try await find(slug: slug)
+        let logger = database.logger
+        await database.tenantPools.close(tenant.ref.id)
+        let role = quoteIdentifier(tenant.ref.role)
+        try await database.client.withTransaction(logger: logger) { connection in
+            // Refuse new sessions, then end the ones that are open.
+            try await connection.query(PostgresQuery(unsafeSQL: "ALTER ROLE \(role) NOLOGIN"), logger: logger)
+            try await connection.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = \(tenant.ref.role)", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(quoteIdentifier(tenant.ref.schema)) CASCADE"), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP OWNED BY \(role)"), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP ROLE \(role)"), logger: logger)
+            try await connection.query("DELETE FROM hotpot_control.tenants WHERE id = \(tenant.ref.id)", logger: logger)
+        }
+    }
+
+    func tenantPasswordSecret(on connection: PostgresConnection) async throws -> String {
+        try await database.tenantPasswordSecret(on: connection)
+    }
+}
+
+extension HotpotDatabase {
+    /// Runs `body` on a connection logged in as the tenant's own role (never the service role).
+    public func withTenantConnection<T: Sendable>(_ tenant: TenantRef, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await tenantPools.withConnection(tenant, secret: { [self] in
+            try await client.withConnection { try await self.tenantPasswordSecret(on: $0) }
+        }, body)
+    }
+
+    func tenantPasswordSecret(on connection: PostgresConnection) async throws -> String {
+        let rows = try await connection.query("SELECT value FROM hotpot_control.settings WHERE name = 'tenant_password_secret'", logger: logger)
+        for try await value in rows.decode(String.self) { return value }
+        throw HotpotError.configuration("the database is not migrated: run `hotpot migrate`")
+    }
+}

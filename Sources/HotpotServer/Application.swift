@@ -1,0 +1,60 @@
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// What the HTTP server needs beyond the database.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// The global provisioning key (HOTPOT_ADMIN_KEY); stored admin keys work as well.
+    public var adminKey: String?
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil) {
+        self.host = host
+        self.port = port
+        self.adminKey = adminKey
+    }
+}
+
+/// The JSON API router. Public routes first, then everything under /v1 behind key authentication.
+public func buildRouter(database: HotpotDatabase, configuration: ServerConfiguration) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestMiddleware())
+    HealthController(database: database).register(on: router)
+    let v1 = router.group("v1").add(middleware: AuthMiddleware(keys: KeyStore(database), adminKey: configuration.adminKey))
+    TenantController(database: database).register(on: v1)
+    AdminController(database: database).register(on: v1.group("admin"))
+    return router
+}
+
+/// The whole server: HTTP plus the services it needs (the database pool first, so it stops last).
+/// `prepare` runs once the database is migrated, before the first request is accepted.
+public func buildApplication(
+    database: HotpotDatabase, configuration: ServerConfiguration, logger: Logger,
+    prepare: (@Sendable (HotpotDatabase) async throws -> Void)? = nil
+) -> some ApplicationProtocol {
+    var app = Application(
+        router: buildRouter(database: database, configuration: configuration),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hotpot"),
+        logger: logger
+    )
+    app.addServices(database.client, TenantPoolSweeper(pools: database.tenantPools))
+    app.beforeServerStarts {
+        try await Migrator(database).migrate()
+        try await prepare?(database)
+    }
+    return app
+}
+
+/// Closes idle tenant pools while the server runs.
+struct TenantPoolSweeper: Service {
+    let pools: TenantPools
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await pools.runSweeper()
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import HotpotCore
+import Hummingbird
+import Logging
+
+/// Per-request state: the request id and, after authentication, who is calling.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var requestID: String = ""
+    public var principal: Principal?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// JSON in and out uses snake_case keys and ISO 8601 dates.
+    public var responseEncoder: JSONEncoder { apiJSONEncoder }
+    public var requestDecoder: JSONDecoder { apiJSONDecoder }
+
+    /// The caller's tenant, provided their key's role allows `role`. Global admin keys are not tenant
+    /// keys: tenant routes refuse them.
+    public func tenant(requiring role: KeyRole) throws -> TenantRef {
+        guard let principal else { throw HotpotError(.unauthorized, "an API key is required (Authorization: Bearer <key>)") }
+        guard let tenant = principal.tenant else {
+            throw HotpotError(.forbidden, "this route needs a tenant key; the global admin key only provisions tenants and keys")
+        }
+        guard principal.role.allows(role) else {
+            throw HotpotError(.forbidden, "this route needs a key with the \(role.rawValue) role; this key is \(principal.role.rawValue)")
+        }
+        return tenant
+    }
+
+    /// Passes only for the global provisioning admin.
+    public func requireGlobalAdmin() throws {
+        guard let principal else { throw HotpotError(.unauthorized, "an API key is required (Authorization: Bearer <key>)") }
+        guard principal.scope == .globalAdmin else { throw HotpotError(.forbidden, "this route needs the global admin key") }
+    }
+}
+
+let apiJSONEncoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.dateEncodingStrategy = .iso8601
+    encoder.outputFormatting = [.withoutEscapingSlashes]
+    return encoder
+}()
+
+let apiJSONDecoder: JSONDecoder = {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    decoder.dateDecodingStrategy = .iso8601
+    return decoder
+}()

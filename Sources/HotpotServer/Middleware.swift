@@ -1,0 +1,81 @@
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import HTTPTypes
+import Hummingbird
+import Logging
+
+extension HTTPField.Name {
+    static let requestID = Self("X-Request-Id")!
+}
+
+/// Outermost middleware: gives every request an id (echoed in `X-Request-Id` and attached to every log
+/// line), turns every error into the one JSON error shape, and logs one line per request.
+struct RequestMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let requestID = Self.acceptableRequestID(request.headers[.requestID]) ?? randomToken(length: 16)
+        context.requestID = requestID
+        context.logger[metadataKey: "request_id"] = .string(requestID)
+        let started = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            let mapped = HotpotError.from(error)
+            if mapped.code == .internal || mapped.code == .unavailable {
+                context.logger.error("request failed", metadata: ["error": .string(String(reflecting: error))])
+            }
+            response = mapped.response(requestID: requestID)
+        }
+        response.headers[.requestID] = requestID
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        context.logger.info("request", metadata: [
+            "method": .string(request.method.rawValue),
+            "path": .string(request.uri.path),
+            "route": .string(context.endpointPath ?? "unmatched"),
+            "status": .stringConvertible(response.status.code),
+            "tenant": context.principal?.tenant.map { .string($0.id.uuidString) } ?? "none",
+            "latency_ms": .string(String(format: "%.2f", milliseconds)),
+        ])
+        return response
+    }
+
+    /// A client-supplied id is kept if it is short and plain, so logs stay clean.
+    static func acceptableRequestID(_ value: String?) -> String? {
+        guard let value, (1...64).contains(value.count),
+              value.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_" }) else { return nil }
+        return value
+    }
+}
+
+/// Resolves the bearer key into a principal: the global admin key from HOTPOT_ADMIN_KEY, or a stored key.
+/// Every request below this middleware carries one; missing, unknown and revoked keys get 401.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let keys: KeyStore
+    let adminKey: String?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            throw HotpotError(.unauthorized, "an API key is required (Authorization: Bearer <key>)")
+        }
+        let key = String(header.dropFirst("bearer ".count)).trimmingWhitespace()
+        var context = context
+        if let adminKey, !adminKey.isEmpty, constantTimeEquals(key, adminKey) {
+            context.principal = Principal(scope: .globalAdmin, role: .admin, keyPrefix: "env")
+        } else if let principal = try await keys.authenticate(key) {
+            context.principal = principal
+            Task { await keys.touch(prefix: principal.keyPrefix) }
+        } else {
+            throw HotpotError(.unauthorized, "the API key is unknown or revoked")
+        }
+        if let tenant = context.principal?.tenant {
+            context.logger[metadataKey: "tenant"] = .string(tenant.id.uuidString)
+        }
+        return try await next(request, context)
+    }
+}

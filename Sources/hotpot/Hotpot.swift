@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import HotpotServer
+import Logging
+
+@main
+struct Hotpot: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hotpot",
+        abstract: "Hotpot: a multi-tenant BI reporting backend for content platforms.",
+        discussion: """
+            Without DATABASE_URL, Hotpot runs its own private PostgreSQL server under $HOTPOT_HOME (default ./.hotpot).
+            """,
+        subcommands: [Serve.self, Demo.self, Migrate.self, TenantCommand.self, KeyCommand.self]
+    )
+}
+
+/// Shared start-up for every command: logging, configuration, the database (embedded or not).
+enum Runtime {
+    static func bootstrapLogging(defaultLevel: Logger.Level) -> Logger {
+        let level = ProcessInfo.processInfo.environment["HOTPOT_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "hotpot")
+        logger.logLevel = level
+        return logger
+    }
+
+    /// Connects (starting the embedded server if needed), migrates, runs `body`, and stops the embedded
+    /// server if this process started it.
+    static func withMigratedDatabase<T: Sendable>(logLevel: Logger.Level = .warning, _ body: @Sendable @escaping (HotpotDatabase, Logger) async throws -> T) async throws -> T {
+        let logger = bootstrapLogging(defaultLevel: logLevel)
+        let database = try await HotpotDatabase.connect(try HotpotConfiguration.fromEnvironment(), logger: logger)
+        defer { database.stopEmbeddedServerIfStartedHere() }
+        return try await withDatabase(database) { database in
+            try await Migrator(database).migrate()
+            return try await body(database, logger)
+        }
+    }
+}
+
+/// Prints a failure as one clear line and exits non-zero instead of dumping a stack of types.
+func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as HotpotError {
+        FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+        throw ExitCode(error.code == .invalidInput || error.code == .badRequest ? 2 : 1)
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        let unwrapped = error.unwrappedTransactionError
+        if let hotpot = unwrapped as? HotpotError {
+            FileHandle.standardError.write(Data("error: \(hotpot.message)\n".utf8))
+        } else {
+            FileHandle.standardError.write(Data("error: \(String(reflecting: unwrapped))\n".utf8))
+        }
+        throw ExitCode(1)
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply database and tenant-template migrations.")
+
+    func run() async throws {
+        try await reportingErrors {
+            let logger = Runtime.bootstrapLogging(defaultLevel: .info)
+            let database = try await HotpotDatabase.connect(try HotpotConfiguration.fromEnvironment(), logger: logger)
+            defer { database.stopEmbeddedServerIfStartedHere() }
+            let report = try await withDatabase(database) { try await Migrator($0).migrate() }
+            print(report.applied.isEmpty ? "database is up to date" : "applied: \(report.applied.joined(separator: ", "))")
+            if report.tenantMigrationsApplied > 0 { print("tenant migrations applied: \(report.tenantMigrationsApplied)") }
+        }
+    }
+}
+
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8080
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP API server.")
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let logger = Runtime.bootstrapLogging(defaultLevel: .info)
+            try await runServer(options: options, logger: logger, prepare: nil)
+        }
+    }
+}
+
+/// Runs the server until SIGTERM/SIGINT; `prepare` runs once the database is migrated.
+func runServer(options: ServerOptions, logger: Logger, prepare: (@Sendable (HotpotDatabase) async throws -> Void)?) async throws {
+    let database = try await HotpotDatabase.connect(try HotpotConfiguration.fromEnvironment(), logger: logger)
+    defer { database.stopEmbeddedServerIfStartedHere() }
+    let configuration = ServerConfiguration(host: options.host, port: options.port, adminKey: ProcessInfo.processInfo.environment["HOTPOT_ADMIN_KEY"])
+    let app = buildApplication(database: database, configuration: configuration, logger: logger, prepare: prepare)
+    try await app.runService()
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start the server with a ready-to-use demo tenant.")
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let logger = Runtime.bootstrapLogging(defaultLevel: .info)
+            let port = options.port
+            try await runServer(options: options, logger: logger) { database in
+                let store = TenantStore(database)
+                let tenant: TenantStore.Tenant
+                if let existing = try await store.list().first(where: { $0.ref.slug == "demo" }) {
+                    tenant = existing
+                } else {
+                    tenant = try await store.create(slug: "demo", name: "Demo brand")
+                }
+                let key = try await KeyStore(database).create(tenant: tenant.ref, role: .admin, label: "demo")
+                print("""
+
+                    Hotpot demo is ready on http://127.0.0.1:\(port)
+                    Demo tenant key (admin role, shown once): \(key.key)
+
+                      curl -s http://127.0.0.1:\(port)/healthz
+                      curl -s -H 'Authorization: Bearer \(key.key)' http://127.0.0.1:\(port)/v1/tenant
+                      curl -s -H 'Authorization: Bearer \(key.key)' http://127.0.0.1:\(port)/v1/keys
+
+                    """)
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import PostgresNIO
+import Testing
+
+@Suite struct MigrationTests {
+    @Test func appliesFromZeroThenIsIdempotent() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            let first = try await Migrator(database).migrate()
+            let expected = try database.files.migrations("migrations").map(\.name)
+            #expect(first.applied == expected)
+            let second = try await Migrator(database).migrate()
+            #expect(second.applied.isEmpty)
+            #expect(try await Migrator(database).isCurrent())
+        }
+    }
+
+    @Test func concurrentRunsDoNotRace() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            let reports = try await withThrowingTaskGroup(of: Migrator.Report.self) { group in
+                for _ in 0..<4 { group.addTask { try await Migrator(database).migrate() } }
+                var all: [Migrator.Report] = []
+                for try await report in group { all.append(report) }
+                return all
+            }
+            let expected = try database.files.migrations("migrations").map(\.name)
+            // Every migration was applied by exactly one of the runs.
+            #expect(reports.flatMap(\.applied).sorted() == expected.sorted())
+            let rows = try await database.client.query("SELECT count(*)::int8 FROM hotpot_control.schema_migrations", logger: TestDatabase.logger)
+            for try await count in rows.decode(Int.self) { #expect(count == expected.count) }
+        }
+    }
+
+    @Test func tenantTemplateMigrationsReachExistingTenants() async throws {
+        try await TestDatabase.withFreshDatabase { (database: HotpotDatabase, url: String) in
+            try await Migrator(database).migrate()
+            let tenant = try await TenantStore(database).create(slug: "existing")
+
+            // A template migration added after the tenant was created.
+            let copy = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-sql-\(randomHex(bytes: 4))")
+            try FileManager.default.copyItem(at: TestDatabase.files.sqlDirectory, to: copy)
+            defer { try? FileManager.default.removeItem(at: copy) }
+            try "CREATE TABLE added_later (x int);".write(to: copy.appendingPathComponent("tenant/9999_added_later.sql"), atomically: true, encoding: .utf8)
+            var configuration = TestDatabase.configuration(databaseURL: url)
+            configuration.files = ProjectFiles(sqlDirectory: copy, dashboardsDirectory: TestDatabase.files.dashboardsDirectory)
+            let upgraded = try await HotpotDatabase.connect(configuration, logger: TestDatabase.logger)
+            TestDatabase.start(upgraded)
+
+            let report = try await Migrator(upgraded).migrate()
+            #expect(report.applied.isEmpty)
+            #expect(report.tenantMigrationsApplied == 1)
+            // The tenant's role sees the new table through its default privileges.
+            let rows = try await upgraded.withTenantConnection(tenant.ref) { connection in
+                try await queryStrings(connection, "SELECT count(*)::text FROM added_later")
+            }
+            #expect(rows == [["0"]])
+            #expect(try await Migrator(upgraded).migrate().tenantMigrationsApplied == 0)
+        }
+    }
+}

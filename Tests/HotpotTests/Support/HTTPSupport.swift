@@ -1,0 +1,44 @@
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import HotpotServer
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+
+/// The error shape every failure shares.
+struct ErrorShape: Decodable {
+    struct Body: Decodable {
+        var code: String
+        var message: String
+        var requestId: String?
+    }
+    var error: Body
+}
+
+let testAdminKey = "test-admin-key-\(randomToken(length: 20))"
+
+/// Runs `body` against the real router (real database, no network).
+func withTestServer(_ body: @Sendable (HotpotDatabase, any TestClientProtocol) async throws -> Void) async throws {
+    let database = try await TestDatabase.shared()
+    let router = buildRouter(database: database, configuration: ServerConfiguration(adminKey: testAdminKey))
+    let app = Application(router: router, logger: TestDatabase.logger)
+    try await app.test(.router) { client in try await body(database, client) }
+}
+
+func bearer(_ key: String) -> HTTPFields { [.authorization: "Bearer \(key)"] }
+
+func jsonBody<T: Encodable>(_ value: T) -> ByteBuffer {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    return ByteBuffer(data: try! encoder.encode(value))
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    decoder.dateDecodingStrategy = .iso8601
+    return try decoder.decode(type, from: Data(buffer.readableBytesView))
+}

@@ -1,0 +1,125 @@
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import Logging
+import PostgresNIO
+import Testing
+
+/// One PostgreSQL server for the whole test run: `TEST_DATABASE_URL` when set, otherwise Hotpot's own
+/// embedded server under a private home (tuned for throwaway data). Migrated once; every test isolates
+/// itself with its own tenant or database.
+enum TestDatabase {
+    static let logger: Logger = {
+        var logger = Logger(label: "hotpot-tests")
+        logger.logLevel = ProcessInfo.processInfo.environment["HOTPOT_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        return logger
+    }()
+
+    static let files: ProjectFiles = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return ProjectFiles(sqlDirectory: root.appendingPathComponent("sql"), dashboardsDirectory: root.appendingPathComponent("dashboards"))
+    }()
+
+    static var home: URL {
+        if let home = ProcessInfo.processInfo.environment["HOTPOT_TEST_HOME"] { return URL(fileURLWithPath: home) }
+        let tag = String(sha256Hex(files.sqlDirectory.path).prefix(8))
+        return URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-test-\(getuid())-\(tag)")
+    }
+
+    static func configuration(databaseURL: String?) -> HotpotConfiguration {
+        HotpotConfiguration(
+            databaseURL: databaseURL,
+            home: home,
+            files: files,
+            embeddedSettings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "400"],
+            servicePoolSize: 12,
+            tenantPoolSize: 2
+        )
+    }
+
+    private static let sharedTask = Task<HotpotDatabase, any Error> {
+        let database = try await HotpotDatabase.connect(configuration(databaseURL: ProcessInfo.processInfo.environment["TEST_DATABASE_URL"]), logger: logger)
+        if let embedded = database.embedded, embedded.startedHere { StopAtExit.register(embedded) }
+        start(database)
+        try await Migrator(database).migrate()
+        return database
+    }
+
+    /// The migrated shared database, its pools running.
+    static func shared() async throws -> HotpotDatabase { try await sharedTask.value }
+
+    /// Runs a database's background work for the rest of the test process.
+    static func start(_ database: HotpotDatabase) {
+        Task.detached { await database.client.run() }
+        Task.detached { await database.tenantPools.runSweeper() }
+    }
+
+    /// A brand-new empty database on the shared server (for migration tests), dropped afterwards.
+    static func withFreshDatabase<T: Sendable>(_ body: @Sendable (HotpotDatabase) async throws -> T) async throws -> T {
+        try await withFreshDatabase { database, _ in try await body(database) }
+    }
+
+    /// As above, also giving the database's URL so a test can connect a second time.
+    static func withFreshDatabase<T: Sendable>(_ body: @Sendable (HotpotDatabase, String) async throws -> T) async throws -> T {
+        let shared = try await shared()
+        let name = "hotpot_test_\(randomHex(bytes: 6))"
+        try await shared.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        var url = URLComponents()
+        url.scheme = "postgres"
+        url.host = shared.settings.host
+        url.port = shared.settings.port
+        url.user = shared.settings.username
+        url.password = shared.settings.password
+        url.path = "/\(name)"
+        let database = try await HotpotDatabase.connect(configuration(databaseURL: url.string!), logger: logger)
+        start(database)
+        do {
+            let value = try await body(database, url.string!)
+            await database.tenantPools.closeAll()
+            _ = try? await shared.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
+            return value
+        } catch {
+            await database.tenantPools.closeAll()
+            _ = try? await shared.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
+            throw error
+        }
+    }
+
+    /// A new tenant for one test, deleted afterwards.
+    static func withTenant<T: Sendable>(timezone: String = "Asia/Shanghai", _ body: @Sendable (HotpotDatabase, TenantRef) async throws -> T) async throws -> T {
+        let database = try await shared()
+        let tenant = try await TenantStore(database).create(slug: "test-\(randomHex(bytes: 5))", timezone: timezone)
+        do {
+            let value = try await body(database, tenant.ref)
+            try? await TenantStore(database).delete(slug: tenant.ref.slug)
+            return value
+        } catch {
+            try? await TenantStore(database).delete(slug: tenant.ref.slug)
+            throw error
+        }
+    }
+}
+
+/// Stops the embedded server the test process started when the process exits.
+enum StopAtExit {
+    nonisolated(unsafe) static var running: EmbeddedPostgres.Running?
+
+    static func register(_ running: EmbeddedPostgres.Running) {
+        Self.running = running
+        atexit {
+            try? StopAtExit.running?.stop()
+        }
+    }
+}
+
+/// Rows of a query as arrays of strings (NULL as nil), for assertions.
+func queryStrings(_ connection: PostgresConnection, _ sql: String) async throws -> [[String?]] {
+    let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger)
+    var result: [[String?]] = []
+    for try await row in rows {
+        var values: [String?] = []
+        for cell in row { values.append(try cell.decode(String?.self)) }
+        result.append(values)
+    }
+    return result
+}

@@ -119,6 +119,8 @@ public func withDatabase<T: Sendable>(_ database: HotpotDatabase, _ body: @Senda
             return nil
         }
         defer { group.cancelAll() }
+        // Let run() begin before the first lease, which PostgresNIO otherwise warns about.
+        try await Task.sleep(for: .milliseconds(20))
         let value = try await body(database)
         await database.tenantPools.closeAll()
         return value

@@ -69,7 +69,7 @@ public struct EmbeddedPostgres: Sendable {
         let port = try freeLocalPort()
         logger.info("starting the embedded PostgreSQL server", metadata: ["port": "\(port)", "data": "\(dataDirectory.path)"])
         if !FileManager.default.fileExists(atPath: logFile.path) {
-            FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         }
         try chownToServerUser(logFile, runAs: runAs)
         do {

@@ -48,6 +48,8 @@ public struct TenantStore: Sendable {
                     CONNECTION LIMIT \(Self.roleConnectionLimit) PASSWORD \(quoteLiteral(tenantPassword(secret: password, role: ref.role)))
                     """), logger: logger)
                 try await connection.query(PostgresQuery(unsafeSQL: "ALTER ROLE \(role) SET search_path = \(schema), hotpot_lib"), logger: logger)
+                // Day and week boundaries in the tenant's SQL follow its own time zone.
+                try await connection.query(PostgresQuery(unsafeSQL: "ALTER ROLE \(role) SET timezone = \(quoteLiteral(timezone))"), logger: logger)
                 for (setting, value) in Self.roleSettings {
                     try await connection.query(PostgresQuery(unsafeSQL: "ALTER ROLE \(role) SET \(setting) = \(quoteLiteral(value))"), logger: logger)
                 }

@@ -11,11 +11,14 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     /// The global provisioning key (HOTPOT_ADMIN_KEY); stored admin keys work as well.
     public var adminKey: String?
+    /// Largest import upload accepted over HTTP.
+    public var maxUploadBytes: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil, maxUploadBytes: Int = 8 << 30) {
         self.host = host
         self.port = port
         self.adminKey = adminKey
+        self.maxUploadBytes = maxUploadBytes
     }
 }
 
@@ -26,6 +29,7 @@ public func buildRouter(database: HotpotDatabase, configuration: ServerConfigura
     HealthController(database: database).register(on: router)
     let v1 = router.group("v1").add(middleware: AuthMiddleware(keys: KeyStore(database), adminKey: configuration.adminKey))
     TenantController(database: database).register(on: v1)
+    ImportController(database: database, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
     AdminController(database: database).register(on: v1.group("admin"))
     return router
 }

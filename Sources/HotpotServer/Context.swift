@@ -20,12 +20,18 @@ public struct AppRequestContext: RequestContext {
     /// The caller's tenant, provided their key's role allows `role`. Global admin keys are not tenant
     /// keys: tenant routes refuse them.
     public func tenant(requiring role: KeyRole) throws -> TenantRef {
+        try tenant(requiringAnyOf: [role])
+    }
+
+    /// As above, for routes that several roles may use.
+    public func tenant(requiringAnyOf roles: [KeyRole]) throws -> TenantRef {
         guard let principal else { throw HotpotError(.unauthorized, "an API key is required (Authorization: Bearer <key>)") }
         guard let tenant = principal.tenant else {
             throw HotpotError(.forbidden, "this route needs a tenant key; the global admin key only provisions tenants and keys")
         }
-        guard principal.role.allows(role) else {
-            throw HotpotError(.forbidden, "this route needs a key with the \(role.rawValue) role; this key is \(principal.role.rawValue)")
+        guard roles.contains(where: principal.role.allows) else {
+            let names = roles.map(\.rawValue).joined(separator: " or ")
+            throw HotpotError(.forbidden, "this route needs a key with the \(names) role; this key is \(principal.role.rawValue)")
         }
         return tenant
     }

@@ -39,4 +39,17 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     FROM (SELECT (successes_a + successes_b) / NULLIF(trials_a + trials_b, 0) AS pooled) AS s
 $$;
 
+-- Dwell-time histogram bucket of a dwell in ms: 0 for under 1 s ... 15 for 10 min and more.
+CREATE FUNCTION hotpot_lib.dwell_bucket(dwell_ms integer) RETURNS smallint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT width_bucket(dwell_ms, ARRAY[1000, 2000, 3000, 5000, 8000, 13000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000, 600000])::smallint
+$$;
+
+-- Upper bound in ms of a dwell bucket (NULL for the open last bucket): percentiles read from the
+-- histogram are reported as the upper bound of the bucket the percentile falls in.
+CREATE FUNCTION hotpot_lib.dwell_bucket_upper_ms(bucket smallint) RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT (ARRAY[1000, 2000, 3000, 5000, 8000, 13000, 20000, 30000, 45000, 60000, 90000, 120000, 180000, 300000, 600000])[bucket + 1]
+$$;
+
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA hotpot_lib TO PUBLIC;

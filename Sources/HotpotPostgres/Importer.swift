@@ -1,0 +1,382 @@
+import CompressNIO
+import Foundation
+import HotpotCore
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// What to import and how.
+public struct ImportRequest: Sendable {
+    public var tenant: TenantRef
+    public var kind: ImportKind
+    public var format: ImportFormat
+    public var gzip: Bool
+    /// A file name or URL, for the ledger.
+    public var source: String
+    /// Up to this many rejected rows the good rows load; above it nothing does.
+    public var maxErrors: Int
+    /// Import even if the same content was imported before.
+    public var force: Bool
+    public var scheduleID: Int64?
+    /// Longest record accepted, in bytes.
+    public var maxRecordBytes: Int
+
+    public init(tenant: TenantRef, kind: ImportKind, format: ImportFormat, gzip: Bool = false, source: String,
+                maxErrors: Int = 1000, force: Bool = false, scheduleID: Int64? = nil, maxRecordBytes: Int = 1 << 20) {
+        self.tenant = tenant
+        self.kind = kind
+        self.format = format
+        self.gzip = gzip
+        self.source = source
+        self.maxErrors = maxErrors
+        self.force = force
+        self.scheduleID = scheduleID
+        self.maxRecordBytes = maxRecordBytes
+    }
+}
+
+/// Progress as bytes and rows go by, for progress bars.
+public struct ImportProgress: Sendable {
+    public var bytesRead: Int
+    public var rowsRead: Int
+}
+
+/// Streams a file into a tenant: parse and validate chunk by chunk, COPY into a staging table, merge
+/// (dedup, upsert), update rollups, bump the data version and write the ledger, all in one transaction.
+/// Whatever happens before COMMIT, including the process being killed, leaves nothing behind.
+public struct Importer: Sendable {
+    public let database: HotpotDatabase
+
+    public init(_ database: HotpotDatabase) { self.database = database }
+
+    /// Rows are sent to PostgreSQL in buffers of about this size.
+    static let copyBufferBytes = 1 << 20
+    /// Rejects kept in the summary; the ledger keeps all of them.
+    static let summaryRejects = 20
+
+    struct TooManyRejects: Error {}
+
+    public func run<Chunks: AsyncSequence & Sendable>(
+        _ request: ImportRequest, chunks: Chunks, progress: (@Sendable (ImportProgress) -> Void)? = nil
+    ) async throws -> ImportSummary where Chunks.Element == ByteBuffer {
+        let started = Date()
+        let clock = ContinuousClock.now
+        let logger = database.logger
+        var summary = ImportSummary(kind: request.kind, format: request.format, source: request.source, status: .failed)
+        var rejects: [RowReject] = []
+        func finish(_ status: ImportSummary.Status, error: String? = nil) -> ImportSummary {
+            summary.status = status
+            summary.error = error
+            summary.rowsRejected = rejects.count
+            summary.rejects = Array(rejects.prefix(Self.summaryRejects))
+            let elapsed = ContinuousClock.now - clock
+            summary.elapsedMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            return summary
+        }
+
+        let files = database.files
+        let kind = request.kind
+        let tenant = request.tenant
+        do {
+            let committed: ImportSummary? = try await database.client.withConnection { connection in
+                try await connection.query("BEGIN", logger: logger)
+                do {
+                    // One import per tenant at a time; other tenants proceed in parallel.
+                    try await connection.query("SELECT pg_advisory_xact_lock(\(Self.tenantLockKey(tenant)))", logger: logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(quoteIdentifier(tenant.schema)), hotpot_lib"), logger: logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL TimeZone TO \(quoteLiteral(tenant.timezone))"), logger: logger)
+                    try await connection.execute(script: try files.sql("imports/staging_\(kind.rawValue).sql"), logger: logger)
+
+                    let encoder = CopyRowEncoder(kind: kind)
+                    var reader = kind.makeReader(format: request.format, maxRecordBytes: request.maxRecordBytes)
+                    var checksum = ContentChecksum()
+                    var decompressor = request.gzip ? try GzipStream() : nil
+                    var output: [UInt8] = []
+                    output.reserveCapacity(Self.copyBufferBytes + (64 << 10))
+                    var rowsRead = 0
+                    var bytesRead = 0
+                    var lastProgress = ContinuousClock.now
+                    let maxErrors = request.maxErrors
+
+                    try await connection.copyFrom(table: "import_\(kind.rawValue)", columns: encoder.copyColumns, logger: logger) { writer in
+                        func consume(_ bytes: UnsafeRawBufferPointer) throws {
+                            checksum.update(bytes)
+                            try reader.feed(bytes) { record in
+                                rowsRead += 1
+                                if let reject = encoder.encode(record, into: &output) {
+                                    rejects.append(reject)
+                                    if rejects.count > maxErrors { throw TooManyRejects() }
+                                }
+                            }
+                        }
+                        for try await var chunk in chunks {
+                            bytesRead += chunk.readableBytes
+                            if decompressor != nil {
+                                try decompressor!.decompress(&chunk) { plain in
+                                    try plain.withUnsafeReadableBytes { try consume($0) }
+                                }
+                            } else {
+                                try chunk.withUnsafeReadableBytes { try consume($0) }
+                            }
+                            if output.count >= Self.copyBufferBytes {
+                                try await writer.write(ByteBuffer(bytes: output))
+                                output.removeAll(keepingCapacity: true)
+                            }
+                            if let progress, ContinuousClock.now - lastProgress > .milliseconds(200) {
+                                lastProgress = .now
+                                progress(ImportProgress(bytesRead: bytesRead, rowsRead: rowsRead))
+                            }
+                        }
+                        if decompressor != nil { try decompressor!.finish() }
+                        try reader.finish { record in
+                            rowsRead += 1
+                            if let reject = encoder.encode(record, into: &output) {
+                                rejects.append(reject)
+                                if rejects.count > maxErrors { throw TooManyRejects() }
+                            }
+                        }
+                        if !output.isEmpty { try await writer.write(ByteBuffer(bytes: output)) }
+                    }
+                    progress?(ImportProgress(bytesRead: bytesRead, rowsRead: rowsRead))
+                    summary.rowsRead = rowsRead
+                    summary.checksum = checksum.finalize()
+                    summary.warnings = reader.unknownColumns.map { "unknown column '\($0)' ignored" }
+
+                    if !request.force, try await Self.alreadyImported(connection, tenant: tenant, kind: kind, checksum: summary.checksum!, logger: logger) {
+                        try await connection.query("ROLLBACK", logger: logger)
+                        return nil
+                    }
+
+                    let importID = try await Self.insertLedgerRow(connection, request: request, summary: summary, started: started, logger: logger)
+                    summary.importId = importID
+                    let (loaded, duplicate) = try await merge(connection, kind: kind, tenant: tenant, importID: importID, logger: logger)
+                    summary.rowsLoaded = loaded
+                    summary.rowsDuplicate = duplicate
+                    summary.dataVersion = try await Self.bumpDataVersion(connection, tenant: tenant, withEvents: kind == .events, logger: logger)
+                    let final = finish(.committed)
+                    try await Self.completeLedgerRow(connection, id: importID, summary: final, rejects: rejects, logger: logger)
+                    try await connection.query("COMMIT", logger: logger)
+                    return final
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+            if let committed { return committed }
+            return try await recordUncommitted(request, finish(.duplicate, error: "this content was already imported for this tenant and kind (use force to import it again)"), rejects: [], started: started)
+        } catch is TooManyRejects {
+            summary.rowsRead = max(summary.rowsRead, rejects.count)
+            let message = "more than \(request.maxErrors) rows were rejected; nothing was loaded"
+            return try await recordUncommitted(request, finish(.rejected, error: message), rejects: rejects, started: started)
+        } catch let error as ImportFileError {
+            return try await recordUncommitted(request, finish(.failed, error: error.description), rejects: rejects, started: started)
+        } catch let error as GzipStream.Failure {
+            return try await recordUncommitted(request, finish(.failed, error: error.message), rejects: rejects, started: started)
+        } catch let error as PSQLError where error.serverInfo != nil {
+            // A server-side failure the contract checks did not anticipate; the message names no other tenant.
+            let message = error.serverInfo?[.message] ?? "database error"
+            logger.error("import failed in the database", metadata: ["error": .string(String(reflecting: error))])
+            return try await recordUncommitted(request, finish(.failed, error: "the database refused the data: \(message)"), rejects: rejects, started: started)
+        }
+    }
+
+    /// Writes the ledger entry (and rejects) of an import that did not commit data.
+    private func recordUncommitted(_ request: ImportRequest, _ summary: ImportSummary, rejects: [RowReject], started: Date) async throws -> ImportSummary {
+        var summary = summary
+        let logger = database.logger
+        summary.importId = try await database.client.withTransaction(logger: logger) { connection in
+            let id = try await Self.insertLedgerRow(connection, request: request, summary: summary, started: started, logger: logger)
+            try await Self.completeLedgerRow(connection, id: id, summary: summary, rejects: rejects, logger: logger)
+            return id
+        }
+        return summary
+    }
+
+    /// Merges the staged rows into the tenant's tables; returns (loaded, duplicate) row counts.
+    private func merge(_ connection: PostgresConnection, kind: ImportKind, tenant: TenantRef, importID: Int64, logger: Logger) async throws -> (Int, Int) {
+        let files = database.files
+        var binds = PostgresBindings()
+        binds.append(importID)
+        switch kind {
+        case .notes, .users, .noteTags:
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/merge_\(kind.rawValue).sql"), binds: binds), logger: logger)
+            for try await (loaded, duplicate) in rows.decode((Int, Int).self) { return (loaded, duplicate) }
+            return (0, 0)
+        case .events:
+            try await connection.execute(script: try files.sql("imports/fresh_events.sql"), logger: logger)
+            try await ensurePartitions(connection, tenant: tenant, logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/insert_events.sql"), binds: binds), logger: logger)
+            try await connection.execute(script: try files.sql("rollups/apply.sql"), logger: logger)
+            let counts = try await connection.query("SELECT (SELECT count(*) FROM rollup_source)::int8, (SELECT count(*) FROM import_events)::int8", logger: logger)
+            for try await (fresh, staged) in counts.decode((Int, Int).self) { return (fresh, staged - fresh) }
+            return (0, 0)
+        }
+    }
+
+    /// Creates the monthly partitions the new events need, in their own short transaction on another
+    /// connection: partition DDL locks the events table, which must not wait for the import to commit.
+    private func ensurePartitions(_ connection: PostgresConnection, tenant: TenantRef, logger: Logger) async throws {
+        var months: [Date] = []
+        for try await month in try await connection.query(PostgresQuery(unsafeSQL: try database.files.sql("imports/event_months.sql")), logger: logger).decode(Date.self) {
+            months.append(month)
+        }
+        guard !months.isEmpty else { return }
+        let existing = try await EventPartitions.existing(database, tenant: tenant)
+        let missing = months.filter { !existing.contains(EventPartitions.name(for: $0)) }
+        guard !missing.isEmpty else { return }
+        try await EventPartitions.create(database, tenant: tenant, months: missing)
+    }
+
+    static func tenantLockKey(_ tenant: TenantRef) -> Int64 {
+        // The first 8 bytes of the tenant id: stable, and distinct between tenants in practice.
+        let bytes = withUnsafeBytes(of: tenant.id.uuid) { Array($0) }
+        return bytes.prefix(8).reduce(Int64(0)) { ($0 << 8) | Int64($1) }
+    }
+
+    static func alreadyImported(_ connection: PostgresConnection, tenant: TenantRef, kind: ImportKind, checksum: String, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("""
+            SELECT 1 FROM hotpot_control.imports
+            WHERE tenant_id = \(tenant.id) AND kind = \(kind.rawValue) AND checksum = \(checksum) AND status = 'committed'
+            LIMIT 1
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    static func insertLedgerRow(_ connection: PostgresConnection, request: ImportRequest, summary: ImportSummary, started: Date, logger: Logger) async throws -> Int64 {
+        let rows = try await connection.query("""
+            INSERT INTO hotpot_control.imports (tenant_id, kind, format, source, checksum, status, forced, schedule_id, started_at)
+            VALUES (\(request.tenant.id), \(request.kind.rawValue), \(request.format.rawValue), \(request.source), \(summary.checksum),
+                    \(summary.status.rawValue), \(request.force), \(request.scheduleID), \(started))
+            RETURNING id
+            """, logger: logger)
+        for try await id in rows.decode(Int64.self) { return id }
+        throw HotpotError(.internal, "the import ledger returned no id")
+    }
+
+    static func completeLedgerRow(_ connection: PostgresConnection, id: Int64, summary: ImportSummary, rejects: [RowReject], logger: Logger) async throws {
+        try await connection.query("""
+            UPDATE hotpot_control.imports SET
+                status = \(summary.status.rawValue), rows_read = \(summary.rowsRead), rows_loaded = \(summary.rowsLoaded),
+                rows_duplicate = \(summary.rowsDuplicate), rows_rejected = \(summary.rowsRejected), warnings = \(summary.warnings),
+                error = \(summary.error), data_version = \(summary.dataVersion), finished_at = now(), elapsed_ms = \(summary.elapsedMs)
+            WHERE id = \(id)
+            """, logger: logger)
+        guard !rejects.isEmpty else { return }
+        // In batches, within PostgreSQL's bind-parameter limit.
+        for batch in stride(from: 0, to: rejects.count, by: 5000) {
+            let slice = rejects[batch..<min(batch + 5000, rejects.count)]
+            try await connection.query("""
+                INSERT INTO hotpot_control.import_rejects (import_id, line, column_name, reason, excerpt)
+                SELECT \(id), line, NULLIF(column_name, ''), reason, excerpt
+                FROM unnest(\(slice.map { Int64($0.line) })::int8[], \(slice.map { $0.column ?? "" })::text[], \(slice.map(\.reason))::text[], \(slice.map(\.excerpt))::text[])
+                    AS r (line, column_name, reason, excerpt)
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    static func bumpDataVersion(_ connection: PostgresConnection, tenant: TenantRef, withEvents: Bool, logger: Logger) async throws -> Int64 {
+        // as_of is the newest event time; only event imports move it (rollup_source exists only then).
+        let asOf = withEvents ? "GREATEST(as_of, (SELECT max(occurred_at) FROM rollup_source))" : "as_of"
+        var binds = PostgresBindings()
+        binds.append(tenant.id)
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+            UPDATE hotpot_control.data_versions SET version = version + 1, as_of = \(asOf), updated_at = now()
+            WHERE tenant_id = $1 RETURNING version
+            """, binds: binds), logger: logger)
+        for try await version in rows.decode(Int64.self) { return version }
+        throw HotpotError(.internal, "tenant has no data version row")
+    }
+}
+
+/// Monthly partitions of a tenant's events table, named events_yYYYYmMM.
+enum EventPartitions {
+    static func name(for month: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month], from: month)
+        return String(format: "events_y%04dm%02d", parts.year!, parts.month!)
+    }
+
+    static func existing(_ database: HotpotDatabase, tenant: TenantRef) async throws -> Set<String> {
+        let rows = try await database.client.query("""
+            SELECT c.relname FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+            JOIN pg_namespace n ON n.oid = p.relnamespace
+            WHERE n.nspname = \(tenant.schema) AND p.relname = 'events'
+            """, logger: database.logger)
+        var names = Set<String>()
+        for try await name in rows.decode(String.self) { names.insert(name) }
+        return names
+    }
+
+    static func create(_ database: HotpotDatabase, tenant: TenantRef, months: [Date]) async throws {
+        let logger = database.logger
+        try await database.client.withTransaction(logger: logger) { connection in
+            let schema = quoteIdentifier(tenant.schema)
+            for month in months {
+                let name = name(for: month)
+                var calendar = Calendar(identifier: .gregorian)
+                calendar.timeZone = TimeZone(identifier: "UTC")!
+                let next = calendar.date(byAdding: .month, value: 1, to: month)!
+                let formatter = ISO8601DateFormatter()
+                // Rows for this month already sitting in the default partition would block the new
+                // partition; leave such a month in the default partition.
+                let blocked = try await connection.query(PostgresQuery(unsafeSQL: """
+                    SELECT 1 FROM \(schema).events_default
+                    WHERE occurred_at >= '\(formatter.string(from: month))' AND occurred_at < '\(formatter.string(from: next))' LIMIT 1
+                    """), logger: logger)
+                var hasRows = false
+                for try await _ in blocked { hasRows = true }
+                if hasRows { continue }
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    CREATE TABLE IF NOT EXISTS \(schema).\(quoteIdentifier(name)) PARTITION OF \(schema).events
+                    FOR VALUES FROM ('\(formatter.string(from: month))') TO ('\(formatter.string(from: next))')
+                    """), logger: logger)
+            }
+        }
+    }
+}
+
+/// Streaming gzip decompression that also notices a truncated stream (the trailer's length must match).
+struct GzipStream {
+    struct Failure: Error { var message: String }
+
+    private let decompressor: NIODecompressor
+    private var totalOut: UInt32 = 0
+    /// The last 8 compressed bytes seen: CRC-32 and length of the uncompressed data, at the end.
+    private var trailer: [UInt8] = []
+    private var sawInput = false
+
+    init() throws {
+        decompressor = CompressionAlgorithm.gzip().decompressor
+        decompressor.window = ByteBufferAllocator().buffer(capacity: 1 << 20)
+        try decompressor.startStream()
+    }
+
+    mutating func decompress(_ chunk: inout ByteBuffer, _ body: (ByteBuffer) throws -> Void) throws {
+        guard chunk.readableBytes > 0 else { return }
+        sawInput = true
+        trailer.append(contentsOf: chunk.readableBytesView.suffix(8))
+        if trailer.count > 8 { trailer.removeFirst(trailer.count - 8) }
+        var produced = 0
+        do {
+            try chunk.decompressStream(with: decompressor) { window in
+                produced += window.readableBytes
+                try body(window)
+            }
+        } catch let error as CompressNIOError {
+            throw Failure(message: "the file is not valid gzip data (\(error))")
+        }
+        totalOut = totalOut &+ UInt32(truncatingIfNeeded: produced)
+    }
+
+    mutating func finish() throws {
+        defer { try? decompressor.finishStream() }
+        guard sawInput else { return }
+        guard trailer.count == 8 else { throw Failure(message: "the gzip data is truncated") }
+        let length = UInt32(trailer[4]) | UInt32(trailer[5]) << 8 | UInt32(trailer[6]) << 16 | UInt32(trailer[7]) << 24
+        guard length == totalOut else { throw Failure(message: "the gzip data is truncated or corrupt (its trailer says \(length) bytes, it held \(totalOut))") }
+    }
+}

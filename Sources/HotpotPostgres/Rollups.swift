@@ -1,0 +1,29 @@
+import Foundation
+import HotpotCore
+import Logging
+import PostgresNIO
+
+/// Full rebuild of a tenant's rollups from its events, with the very statements imports use
+/// (sql/rollups/apply.sql), so a rebuild and the incremental path cannot drift apart.
+public struct Rollups: Sendable {
+    public let database: HotpotDatabase
+
+    public init(_ database: HotpotDatabase) { self.database = database }
+
+    public func rebuild(_ tenant: TenantRef) async throws {
+        let logger = database.logger
+        let files = database.files
+        try await database.client.withTransaction(logger: logger) { connection in
+            // Excludes imports for the duration, which would otherwise add to half-built rollups.
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Importer.tenantLockKey(tenant)))", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(quoteIdentifier(tenant.schema)), hotpot_lib"), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL TimeZone TO \(quoteLiteral(tenant.timezone))"), logger: logger)
+            try await connection.execute(script: try files.sql("rollups/reset.sql"), logger: logger)
+            try await connection.query("CREATE TEMP VIEW rollup_source AS SELECT * FROM events", logger: logger)
+            try await connection.execute(script: try files.sql("rollups/apply.sql"), logger: logger)
+            try await connection.query("DROP VIEW rollup_source", logger: logger)
+            try await connection.query("UPDATE hotpot_control.data_versions SET version = version + 1, updated_at = now() WHERE tenant_id = \(tenant.id)", logger: logger)
+        }
+    }
+}
+

@@ -1,0 +1,201 @@
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import NIOCore
+import PostgresNIO
+import Testing
+
+@Suite struct ImportTests {
+    @Test func eachKindLoadsAndUpserts() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let notes = try await importText(database, tenant, .notes, """
+                note_id,author_id,title,note_type,published_at,category,is_commercial
+                n1,a1,First,image,2026-11-01T08:00:00+08:00,beauty,false
+                n2,a2,Second,video,2026-11-01 09:00:00,travel,1
+                n1,a1,First (edited),image,2026-11-01T08:00:00+08:00,beauty,true
+                """)
+            #expect(notes.status == .committed, "\(notes.error ?? "")")
+            #expect(notes.rowsRead == 3 && notes.rowsLoaded == 2 && notes.rowsDuplicate == 1)
+            // The last row for n1 won; a timestamp without offset was read in the tenant's zone.
+            #expect(try await tenantRows(database, tenant, "SELECT title, is_commercial::text FROM notes WHERE note_id = 'n1'") == [["First (edited)", "true"]])
+            #expect(try await tenantRows(database, tenant, "SELECT published_at::text FROM notes WHERE note_id = 'n2'") == [["2026-11-01 09:00:00+08"]])
+
+            let users = try await importText(database, tenant, .users, """
+                {"user_id":"u1","signup_at":"2026-10-01T00:00:00Z","gender":"f","age_band":"18-24","city":"Shanghai","interests":["beauty","travel","food","tech"],"followers":12}
+                {"user_id":"u2","interests":[],"followers":0}
+                """, format: .ndjson, source: "users.ndjson")
+            #expect(users.status == .committed && users.rowsLoaded == 2)
+            #expect(try await tenantRows(database, tenant, "SELECT array_length(interests, 1)::text FROM users WHERE user_id = 'u1'") == [["4"]])
+
+            let tags = try await importText(database, tenant, .noteTags, """
+                note_id,tag,source,confidence,model_version
+                n1,skincare,model,0.93,tagger-v3
+                n1,skincare,human,,
+                n1,travel,,0.4,tagger-v3
+                """)
+            #expect(tags.status == .committed && tags.rowsLoaded == 3)
+            #expect(try await tenantRows(database, tenant, "SELECT source FROM note_tags WHERE tag = 'travel'") == [["model"]])
+
+            // Upsert again: a changed confidence replaces the old one.
+            let again = try await importText(database, tenant, .noteTags, "note_id,tag,source,confidence\nn1,skincare,model,0.5\n")
+            #expect(again.status == .committed)
+            #expect(try await tenantRows(database, tenant, "SELECT confidence::text FROM note_tags WHERE tag = 'skincare' AND source = 'model'") == [["0.5"]])
+        }
+    }
+
+    @Test func eventsAreUniqueWithinAndAcrossFiles() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let first = try await importText(database, tenant, .events, """
+                event_id,occurred_at,user_id,note_id,event_type,dwell_ms,surface,variant
+                e1,2026-11-01T08:00:00+08:00,u1,n1,impression,,feed,control
+                e2,2026-11-01T08:00:05+08:00,u1,n1,click,3000,feed,control
+                e1,2026-11-01T08:00:00+08:00,u1,n1,impression,,feed,control
+                """)
+            #expect(first.status == .committed)
+            #expect(first.rowsLoaded == 2 && first.rowsDuplicate == 1)
+            let second = try await importText(database, tenant, .events, """
+                event_id,occurred_at,user_id,note_id,event_type,dwell_ms,surface,variant
+                e2,2026-11-01T08:00:05+08:00,u1,n1,click,3000,feed,control
+                e3,2026-11-02T08:00:00+08:00,u2,n1,like,,search,v2
+                """)
+            #expect(second.rowsLoaded == 1 && second.rowsDuplicate == 1)
+            #expect(try await tenantRows(database, tenant, "SELECT count(*)::text FROM events") == [["3"]])
+            // Rollups count each event once, on its tenant-local day.
+            #expect(try await tenantRows(database, tenant, "SELECT day::text, impressions::text, clicks::text, likes::text, dwell_sum::text FROM note_daily ORDER BY day") ==
+                    [["2026-11-01", "1", "1", "0", "3000"], ["2026-11-02", "0", "0", "1", "0"]])
+            // The database itself refuses a second copy of an event id.
+            await #expect(throws: (any Error).self) {
+                try await database.client.query(PostgresQuery(unsafeSQL: "INSERT INTO \(quoteIdentifier(tenant.schema)).events (event_id, occurred_at, user_id, note_id, event_type) VALUES ('e1', now(), 'u', 'n', 'click')"), logger: TestDatabase.logger)
+            }
+        }
+    }
+
+    @Test func sameFileTwiceIsADuplicateImportUnlessForced() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let csv = generatedEventsCSV(count: 300)
+            let first = try await importText(database, tenant, .events, csv)
+            #expect(first.status == .committed && first.rowsLoaded == 300)
+            let second = try await importText(database, tenant, .events, csv)
+            #expect(second.status == .duplicate && second.rowsLoaded == 0)
+            let forced = try await importText(database, tenant, .events, csv, force: true)
+            #expect(forced.status == .committed && forced.rowsLoaded == 0 && forced.rowsDuplicate == 300)
+            let ledger = try await ImportLedger(database).list(tenant)
+            #expect(ledger.map(\.status) == ["committed", "duplicate", "committed"])
+            #expect(ledger.first?.forced == true)
+        }
+    }
+
+    @Test func rejectThreshold() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let csv = """
+                event_id,occurred_at,user_id,note_id,event_type
+                e1,2026-11-01T08:00:00Z,u1,n1,click
+                e2,never,u1,n1,click
+                e3,2026-11-01T08:00:00Z,u1,n1,boom
+                e4,2026-11-01T08:00:00Z,u1,n1,like
+                """
+            let tooMany = try await importText(database, tenant, .events, csv, maxErrors: 1)
+            #expect(tooMany.status == .rejected && tooMany.rowsLoaded == 0)
+            #expect(try await tenantRows(database, tenant, "SELECT count(*)::text FROM events") == [["0"]])
+            let tolerated = try await importText(database, tenant, .events, csv, maxErrors: 2)
+            #expect(tolerated.status == .committed && tolerated.rowsLoaded == 2 && tolerated.rowsRejected == 2)
+            #expect(tolerated.rejects.map(\.line) == [3, 4])
+            let rejects = try await ImportLedger(database).rejects(importID: tolerated.importId!, offset: 0, limit: 10)
+            #expect(rejects.map(\.column) == ["occurred_at", "event_type"])
+        }
+    }
+
+    @Test func aFailureMidImportLeavesNothing() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let bytes = Array(generatedEventsCSV(count: 2000).utf8)
+            await #expect(throws: TestChunks.InjectedFailure.self) {
+                _ = try await importBytes(database, tenant, .events, bytes, chunkSize: 1000, failAfter: 30)
+            }
+            #expect(try await tenantRows(database, tenant, "SELECT (SELECT count(*) FROM events)::text, (SELECT count(*) FROM note_daily)::text, (SELECT count(*) FROM event_ids)::text") == [["0", "0", "0"]])
+            // And the next import works.
+            let retry = try await importBytes(database, tenant, .events, bytes)
+            #expect(retry.status == .committed && retry.rowsLoaded == 2000)
+        }
+    }
+
+    @Test func fileLevelProblemsFailTheWholeFile() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let noHeader = try await importText(database, tenant, .events, "e1,2026-11-01T08:00:00Z,u1,n1,click\n")
+            #expect(noHeader.status == .failed && noHeader.error?.contains("required column") == true)
+            let truncated = try await importText(database, tenant, .events, "event_id,occurred_at,user_id,note_id,event_type\ne1,2026-11-01T08:00:00Z,u1,n1,click\n\"e2,2026")
+            #expect(truncated.status == .failed && truncated.rowsLoaded == 0)
+            let empty = try await importText(database, tenant, .events, "")
+            #expect(empty.status == .committed && empty.rowsRead == 0)
+            #expect(try await tenantRows(database, tenant, "SELECT count(*)::text FROM events") == [["0"]])
+        }
+    }
+
+    @Test func gzipInputAndTruncatedGzip() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let csv = generatedEventsCSV(count: 500)
+            let compressed = try gzip(Array(csv.utf8))
+            let ok = try await importBytes(database, tenant, .events, compressed, gzip: true, chunkSize: 333, source: "e.csv.gz")
+            #expect(ok.status == .committed && ok.rowsLoaded == 500)
+            let cut = try await importBytes(database, tenant, .events, Array(compressed.prefix(compressed.count - 20)), gzip: true, force: true, source: "cut.csv.gz")
+            #expect(cut.status == .failed)
+            let notGzip = try await importBytes(database, tenant, .events, Array(csv.utf8), gzip: true, force: true, source: "plain.csv.gz")
+            #expect(notGzip.status == .failed)
+        }
+    }
+
+    @Test func incrementalRollupsEqualAFullRebuild() async throws {
+        try await TestDatabase.withTenant(timezone: "America/New_York") { database, tenant in
+            // Overlapping random files: duplicates within and across them.
+            for (index, seed) in [UInt64(1), 2, 3, 4].enumerated() {
+                let summary = try await importText(database, tenant, .events, generatedEventsCSV(count: 700, offset: index * 400, seed: seed), chunkSize: 997)
+                #expect(summary.status == .committed)
+            }
+            let tables = ["note_daily", "note_hourly", "traffic_daily", "user_daily", "user_first_seen", "user_variant_daily", "dwell_histogram"]
+            var incremental: [String: [[String?]]] = [:]
+            for table in tables {
+                incremental[table] = try await tenantRows(database, tenant, "SELECT t::text FROM \(table) t ORDER BY t::text")
+            }
+            try await Rollups(database).rebuild(tenant)
+            for table in tables {
+                let rebuilt = try await tenantRows(database, tenant, "SELECT t::text FROM \(table) t ORDER BY t::text")
+                #expect(rebuilt == incremental[table], "\(table) differs after a rebuild")
+                #expect(!rebuilt.isEmpty)
+            }
+            // And the rollups agree with the raw events.
+            #expect(try await tenantRows(database, tenant, "SELECT (SELECT sum(impressions + clicks + likes + collects + comments + shares + follows) FROM note_daily)::text, (SELECT count(*) FROM events)::text")
+                    .allSatisfy { $0[0] == $0[1] })
+        }
+    }
+
+    @Test func concurrentImportsForOneTenantDoNotCorruptEachOther() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let summaries = try await withThrowingTaskGroup(of: ImportSummary.self) { group in
+                for i in 0..<3 {
+                    group.addTask { try await importText(database, tenant, .events, generatedEventsCSV(count: 400, offset: i * 200, seed: UInt64(10 + i))) }
+                }
+                var all: [ImportSummary] = []
+                for try await summary in group { all.append(summary) }
+                return all
+            }
+            #expect(summaries.allSatisfy { $0.status == .committed })
+            let loaded = summaries.map(\.rowsLoaded).reduce(0, +)
+            #expect(try await tenantRows(database, tenant, "SELECT count(*)::text, count(DISTINCT event_id)::text FROM events") == [["\(loaded)", "\(loaded)"]])
+            #expect(loaded == 800)
+        }
+    }
+}
+
+/// gzip via the system's gzip program (a real, independent encoder).
+func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gz-\(randomHex(bytes: 4))")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let file = directory.appendingPathComponent("data")
+    try Data(bytes).write(to: file)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["gzip", "-n", file.path]
+    try process.run()
+    process.waitUntilExit()
+    return Array(try Data(contentsOf: directory.appendingPathComponent("data.gz")))
+}

@@ -180,6 +180,11 @@ public struct Importer: Sendable {
         }
     }
 
+    /// Records an attempt that failed before any data could be read (a missing directory, an HTTP error).
+    public func recordFailure(_ request: ImportRequest, _ summary: ImportSummary) async throws -> ImportSummary {
+        try await recordUncommitted(request, summary, rejects: [], started: Date())
+    }
+
     /// Writes the ledger entry (and rejects) of an import that did not commit data.
     private func recordUncommitted(_ request: ImportRequest, _ summary: ImportSummary, rejects: [RowReject], started: Date) async throws -> ImportSummary {
         var summary = summary

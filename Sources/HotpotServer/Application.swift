@@ -45,7 +45,7 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hotpot"),
         logger: logger
     )
-    app.addServices(database.client, TenantPoolSweeper(pools: database.tenantPools))
+    app.addServices(database.client, TenantPoolSweeper(pools: database.tenantPools), ScheduleService(schedules: Schedules(database), logger: logger))
     app.beforeServerStarts {
         try await Migrator(database).migrate()
         try await prepare?(database)
@@ -59,6 +59,27 @@ struct TenantPoolSweeper: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await pools.runSweeper()
+        }
+    }
+}
+
+/// Runs due scheduled imports every few seconds while the server runs.
+struct ScheduleService: Service {
+    let schedules: Schedules
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await schedules.runDue()
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.warning("running scheduled imports failed", metadata: ["error": .string(String(reflecting: error))])
+                }
+                try? await Task.sleep(for: .seconds(5))
+            }
         }
     }
 }

@@ -1,0 +1,52 @@
+/* ---
+name: cold_start_pass_rate
+title: Cold-start pass rate
+description: >-
+  Among notes published in the tenant-local days `from`..`to`, the share that passed cold start:
+  over the note's first `hours` hours (whole UTC clock hours starting with the hour in which it was
+  published, the granularity of the hourly rollup), ctr = clicks / impressions is at least
+  `min_ctr` AND engagement_rate = (likes + collects + comments + shares) / impressions is at least
+  `min_engagement_rate`. Notes with no impressions in that period fail. Only notes whose
+  first-`hours` period had ended by `as_of` (default: now) are evaluated; notes_published also
+  counts the others. pass_rate = notes_passed / notes_evaluated, NULL when none were evaluated.
+  One row per note_type ('image', 'video', 'unknown' for a NULL type) and a first row 'all'.
+params:
+  from: {type: date, default: -30d}
+  to: {type: date, default: today}
+  hours: {type: int, default: 24, min: 1, max: 168}
+  min_ctr: {type: float, default: 0.08, min: 0.0, max: 1.0}
+  min_engagement_rate: {type: float, default: 0.03, min: 0.0}
+  as_of: {type: timestamp, optional: true}
+--- */
+WITH published AS (
+    SELECT note_id, coalesce(note_type, 'unknown') AS note_type,
+           date_trunc('hour', published_at, 'UTC') AS first_hour,
+           date_trunc('hour', published_at, 'UTC') + make_interval(hours => :hours::int) AS end_hour
+    FROM notes
+    WHERE published_at::date BETWEEN :from AND :to
+), early AS (
+    SELECT p.note_id, p.note_type, p.end_hour <= coalesce(:as_of, now()) AS evaluated,
+           sum(h.impressions) AS impressions, sum(h.clicks) AS clicks,
+           sum(h.likes + h.collects + h.comments + h.shares) AS interactions
+    FROM published AS p
+    LEFT JOIN note_hourly AS h ON h.note_id = p.note_id AND h.hour >= p.first_hour AND h.hour < p.end_hour
+    GROUP BY p.note_id, p.note_type, p.end_hour
+), judged AS (
+    SELECT note_type, evaluated,
+           evaluated AND coalesce(clicks::float8 / NULLIF(impressions, 0)::float8 >= :min_ctr, false) AS pass_ctr,
+           evaluated AND coalesce(interactions::float8 / NULLIF(impressions, 0)::float8 >= :min_engagement_rate, false) AS pass_engagement
+    FROM early
+), grouped AS (
+    SELECT coalesce(note_type, 'all') AS note_type,
+           count(*)::int8 AS notes_published,
+           count(*) FILTER (WHERE evaluated)::int8 AS notes_evaluated,
+           count(*) FILTER (WHERE pass_ctr)::int8 AS notes_passed_ctr,
+           count(*) FILTER (WHERE pass_engagement)::int8 AS notes_passed_engagement,
+           count(*) FILTER (WHERE pass_ctr AND pass_engagement)::int8 AS notes_passed
+    FROM judged
+    GROUP BY GROUPING SETS ((), (note_type))
+)
+SELECT note_type, notes_published, notes_evaluated, notes_passed_ctr, notes_passed_engagement, notes_passed,
+       notes_passed::float8 / NULLIF(notes_evaluated, 0)::float8 AS pass_rate
+FROM grouped
+ORDER BY note_type <> 'all', note_type

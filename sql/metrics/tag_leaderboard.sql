@@ -1,0 +1,43 @@
+/* ---
+name: tag_leaderboard
+title: Tag leaderboard
+description: >-
+  Per tag, over the tenant-local days `from`..`to`: notes = tagged notes with at least one event
+  in the window; impressions, clicks and interactions (likes + collects + comments + shares) of
+  those notes in the window; ctr = clicks / impressions and engagement_rate = interactions /
+  impressions (NULL without impressions). A note counts once per tag however many sources tagged
+  it. Model tags count only with confidence >= `min_confidence` (NULL confidence counts as 0);
+  human and creator tags always count. `sources` restricts which tag sources are used (default:
+  all). A note with several tags counts for each, so tags overlap. Most impressions first, ties
+  by tag, at most `limit` rows.
+params:
+  from: {type: date, default: -30d}
+  to: {type: date, default: today}
+  min_confidence: {type: float, default: 0.5, min: 0.0, max: 1.0}
+  sources: {type: "text[]", optional: true, allowed: [model, human, creator]}
+  limit: {type: int, default: 50, min: 1, max: 10000}
+--- */
+WITH tagged AS (
+    SELECT DISTINCT note_id, tag
+    FROM note_tags
+    WHERE (:sources IS NULL OR source = ANY(:sources))
+      AND (source <> 'model' OR coalesce(confidence, 0) >= :min_confidence)
+), per_note AS (
+    SELECT note_id, sum(impressions) AS impressions, sum(clicks) AS clicks,
+           sum(likes + collects + comments + shares) AS interactions
+    FROM note_daily
+    WHERE day BETWEEN :from AND :to
+    GROUP BY note_id
+), per_tag AS (
+    SELECT t.tag, count(*)::int8 AS notes, sum(p.impressions)::int8 AS impressions,
+           sum(p.clicks)::int8 AS clicks, sum(p.interactions)::int8 AS interactions
+    FROM tagged AS t
+    JOIN per_note AS p ON p.note_id = t.note_id
+    GROUP BY t.tag
+)
+SELECT tag, notes, impressions, clicks, interactions,
+       clicks::float8 / NULLIF(impressions, 0)::float8 AS ctr,
+       interactions::float8 / NULLIF(impressions, 0)::float8 AS engagement_rate
+FROM per_tag
+ORDER BY impressions DESC, tag
+LIMIT :limit

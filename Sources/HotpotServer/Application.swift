@@ -23,13 +23,14 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// The JSON API router. Public routes first, then everything under /v1 behind key authentication.
-public func buildRouter(database: HotpotDatabase, configuration: ServerConfiguration) -> Router<AppRequestContext> {
+public func buildRouter(database: HotpotDatabase, metrics: MetricService, configuration: ServerConfiguration) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestMiddleware())
     HealthController(database: database).register(on: router)
     let v1 = router.group("v1").add(middleware: AuthMiddleware(keys: KeyStore(database), adminKey: configuration.adminKey))
     TenantController(database: database).register(on: v1)
     ImportController(database: database, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
+    MetricController(metrics: metrics).register(on: v1)
     AdminController(database: database).register(on: v1.group("admin"))
     return router
 }
@@ -39,9 +40,11 @@ public func buildRouter(database: HotpotDatabase, configuration: ServerConfigura
 public func buildApplication(
     database: HotpotDatabase, configuration: ServerConfiguration, logger: Logger,
     prepare: (@Sendable (HotpotDatabase) async throws -> Void)? = nil
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
+    // Built-in metrics are validated here: a broken file stops start-up with its name and reason.
+    let metrics = try MetricService(database: database)
     var app = Application(
-        router: buildRouter(database: database, configuration: configuration),
+        router: buildRouter(database: database, metrics: metrics, configuration: configuration),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hotpot"),
         logger: logger
     )

@@ -101,7 +101,7 @@ func runServer(options: ServerOptions, logger: Logger, prepare: (@Sendable (Hotp
     let database = try await HotpotDatabase.connect(try HotpotConfiguration.fromEnvironment(), logger: logger)
     defer { database.stopEmbeddedServerIfStartedHere() }
     let configuration = ServerConfiguration(host: options.host, port: options.port, adminKey: ProcessInfo.processInfo.environment["HOTPOT_ADMIN_KEY"])
-    let app = buildApplication(database: database, configuration: configuration, logger: logger, prepare: prepare)
+    let app = try buildApplication(database: database, configuration: configuration, logger: logger, prepare: prepare)
     try await app.runService()
 }
 

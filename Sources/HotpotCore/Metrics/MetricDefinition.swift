@@ -1,0 +1,284 @@
+import Foundation
+import Yams
+
+/// A metric: YAML front matter in a leading block comment, then one SELECT whose `:name` placeholders
+/// are typed parameters (docs/metrics.md).
+public struct MetricDefinition: Sendable, Equatable, Codable {
+    public var name: String
+    public var title: String
+    public var description: String
+    /// Parameters in declaration order.
+    public var params: [ParameterSpec]
+    /// The SELECT as written (after the front matter).
+    public var body: String
+    /// The SELECT with placeholders replaced by `($n::type)` binds, in `bindOrder`.
+    public var compiledSQL: String
+    /// Parameter names, by bind position ($1, $2, ...).
+    public var bindOrder: [String]
+    /// The whole file, as given.
+    public var source: String
+    /// Whether the answer depends on the clock (now(), current_date, ...), so cached results must
+    /// also be keyed by the current minute.
+    public var dependsOnClock: Bool
+
+    public static let namePattern = "^[a-z][a-z0-9_]{0,62}$"
+
+    /// Parses and checks a metric file. `fileName` is used in error messages.
+    public static func parse(_ source: String, fileName: String = "metric") throws(HotpotError) -> MetricDefinition {
+        func fail(_ reason: String, line: Int? = nil) -> HotpotError {
+            HotpotError(.invalidInput, "\(fileName)\(line.map { ":\($0)" } ?? ""): \(reason)", details: ["file": fileName])
+        }
+        let trimmed = source.drop(while: { $0.isWhitespace })
+        guard trimmed.hasPrefix("/* ---") || trimmed.hasPrefix("/*---") else {
+            throw fail("a metric starts with YAML front matter in a block comment: /* --- ... --- */", line: 1)
+        }
+        guard let close = trimmed.range(of: "--- */") ?? trimmed.range(of: "---*/") else {
+            throw fail("the front matter is not closed with --- */")
+        }
+        let openEnd = trimmed.range(of: "---")!.upperBound
+        let yamlText = String(trimmed[openEnd..<close.lowerBound])
+        let body = String(trimmed[close.upperBound...]).trimmingWhitespace()
+        let bodyStartLine = source[..<(source.range(of: "--- */") ?? source.range(of: "---*/"))!.upperBound].split(separator: "\n", omittingEmptySubsequences: false).count
+
+        let yaml: Any?
+        do {
+            yaml = try Yams.load(yaml: yamlText)
+        } catch let error as YamlError {
+            throw fail("the front matter is not valid YAML: \(error)")
+        } catch {
+            throw fail("the front matter is not valid YAML")
+        }
+        guard let front = yaml as? [String: Any] else { throw fail("the front matter must be a YAML mapping") }
+        for key in front.keys where !["name", "title", "description", "params"].contains(key) {
+            throw fail("unknown front-matter key '\(key)' (expected name, title, description, params)")
+        }
+        guard let name = front["name"] as? String, name.range(of: namePattern, options: .regularExpression) != nil else {
+            throw fail("'name' must be lowercase letters, digits and underscores, starting with a letter")
+        }
+        guard let title = front["title"] as? String, !title.isEmpty else { throw fail("'title' is required") }
+        guard let description = front["description"] as? String, !description.isEmpty else {
+            throw fail("'description' is required: state the metric's exact definition")
+        }
+        var params: [ParameterSpec] = []
+        if let raw = front["params"] {
+            guard let mapping = raw as? [String: Any] else { throw fail("'params' must be a mapping of name to {type: ...}") }
+            // Yams does not keep mapping order; declaration order comes from the text.
+            for paramName in orderedKeys(of: "params", in: yamlText, fallback: mapping.keys.sorted()) {
+                guard let spec = mapping[paramName] else { continue }
+                do {
+                    params.append(try ParameterSpec(name: paramName, yaml: spec))
+                } catch {
+                    throw fail(error.message)
+                }
+            }
+        }
+
+        let statements = SQLScript.statements(body)
+        guard statements.count == 1, let statement = statements.first else {
+            throw fail(statements.isEmpty ? "there is no SELECT after the front matter" : "a metric is exactly one SELECT statement; found \(statements.count) statements", line: bodyStartLine)
+        }
+        let first = firstWord(of: statement)
+        guard first == "select" || first == "with" || first == "values" || first == "(" else {
+            throw fail("a metric is one SELECT (optionally WITH ...); this statement starts with '\(first)'", line: bodyStartLine)
+        }
+        let compiled: (sql: String, order: [String])
+        do {
+            compiled = try PlaceholderCompiler.compile(statement, params: params)
+        } catch {
+            throw fail(error.message, line: bodyStartLine)
+        }
+        let lowered = statement.lowercased()
+        let clock = ["now()", "current_date", "current_timestamp", "localtimestamp", "clock_timestamp", "statement_timestamp", "transaction_timestamp"].contains { lowered.contains($0) }
+        return MetricDefinition(name: name, title: title, description: description, params: params, body: statement,
+                                compiledSQL: compiled.sql, bindOrder: compiled.order, source: source, dependsOnClock: clock)
+    }
+
+    public func parameter(_ name: String) -> ParameterSpec? { params.first { $0.name == name } }
+}
+
+/// The first keyword of a statement, lowercased, skipping comments.
+func firstWord(of sql: String) -> String {
+    var rest = Substring(sql)
+    while true {
+        rest = rest.drop(while: { $0.isWhitespace })
+        if rest.hasPrefix("--") { rest = rest.drop(while: { $0 != "\n" }); continue }
+        if rest.hasPrefix("/*"), let end = rest.range(of: "*/") { rest = rest[end.upperBound...]; continue }
+        break
+    }
+    if rest.first == "(" { return "(" }
+    return String(rest.prefix(while: { $0.isLetter })).lowercased()
+}
+
+/// Keys of a top-level YAML mapping's child mapping, in the order written (YAML mappings are unordered
+/// once loaded). Falls back to `fallback` if the text is laid out in a way this does not follow.
+func orderedKeys(of parent: String, in yaml: String, fallback: [String]) -> [String] {
+    var keys: [String] = []
+    var childIndent: Int?
+    var inside = false
+    for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
+        if line.hasPrefix("\(parent):") { inside = true; continue }
+        guard inside, !line.trimmingWhitespace().isEmpty, !line.trimmingWhitespace().hasPrefix("#") else { continue }
+        let content = line.drop(while: { $0 == " " })
+        let indent = line.count - content.count
+        if indent == 0 { break }
+        if childIndent == nil { childIndent = indent }
+        guard indent == childIndent, let colon = content.firstIndex(of: ":") else { continue }
+        keys.append(String(content[..<colon]).trimmingWhitespace().trimmingCharacters(in: CharacterSet(charactersIn: "\"'")))
+    }
+    return Set(keys) == Set(fallback) ? keys : fallback
+}
+
+extension MetricDefinition {
+    /// Query-string keys that steer the request rather than the metric.
+    public static let reservedKeys: Set<String> = ["format", "version"]
+
+    /// Resolves request values (`name -> values`) against the declared parameters: unknown names,
+    /// missing required values and ill-typed values are errors naming the parameter.
+    public func resolve(_ given: [String: [String]], today: DateOnly, timeZone: TimeZone) throws(HotpotError) -> [String: ResolvedValue] {
+        for key in given.keys where !Self.reservedKeys.contains(key) && parameter(key) == nil {
+            let known = params.map(\.name).joined(separator: ", ")
+            throw HotpotError.invalidParameter(key, "is not a parameter of \(name)" + (known.isEmpty ? " (it takes none)" : " (it takes: \(known))"))
+        }
+        var resolved: [String: ResolvedValue] = [:]
+        for spec in params {
+            if let values = given[spec.name], !(values.count == 1 && values[0].isEmpty && spec.optional) {
+                resolved[spec.name] = try spec.resolve(values, today: today, timeZone: timeZone)
+            } else if let defaultValue = spec.defaultValue {
+                resolved[spec.name] = try spec.resolve(defaultValue, today: today, timeZone: timeZone)
+            } else if spec.optional {
+                resolved[spec.name] = .null
+            } else {
+                throw HotpotError.invalidParameter(spec.name, "is required")
+            }
+        }
+        return resolved
+    }
+}
+
+/// A JSON value for result cells: numbers stay numbers, NULL is null.
+public enum JSONValue: Sendable, Equatable, Hashable, Encodable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .int(let value): try container.encode(value)
+        case .double(let value): if value.isFinite { try container.encode(value) } else { try container.encodeNil() }
+        case .string(let value): try container.encode(value)
+        case .array(let values): try container.encode(values)
+        }
+    }
+
+    /// The value as one CSV field (RFC 4180 quoting when needed).
+    public var csvField: String {
+        let text: String
+        switch self {
+        case .null: return ""
+        case .bool(let value): text = value ? "true" : "false"
+        case .int(let value): text = String(value)
+        case .double(let value): text = value.isFinite ? String(value) : ""
+        case .string(let value): text = value
+        case .array(let values): text = values.map(\.csvField).joined(separator: "|")
+        }
+        if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return text
+    }
+}
+
+/// A metric's answer.
+public struct MetricResult: Sendable, Encodable {
+    public struct Column: Sendable, Encodable, Equatable {
+        public var name: String
+        public var type: String
+        public init(name: String, type: String) {
+            self.name = name
+            self.type = type
+        }
+    }
+
+    public struct Meta: Sendable, Encodable {
+        public var metric: String
+        public var version: String
+        public var params: [String: ResolvedJSON]
+        public var dataVersion: Int64
+        public var asOf: Date?
+        public var cache: String
+        public var elapsedMs: Double
+        public var rowCount: Int
+        public var truncated: Bool
+
+        public init(metric: String, version: String, params: [String: ResolvedJSON], dataVersion: Int64, asOf: Date?,
+                    cache: String, elapsedMs: Double, rowCount: Int, truncated: Bool) {
+            self.metric = metric
+            self.version = version
+            self.params = params
+            self.dataVersion = dataVersion
+            self.asOf = asOf
+            self.cache = cache
+            self.elapsedMs = elapsedMs
+            self.rowCount = rowCount
+            self.truncated = truncated
+        }
+    }
+
+    public var columns: [Column]
+    public var rows: [[JSONValue]]
+    public var meta: Meta
+
+    public init(columns: [Column], rows: [[JSONValue]], meta: Meta) {
+        self.columns = columns
+        self.rows = rows
+        self.meta = meta
+    }
+
+    /// CSV with a header row.
+    public var csv: String {
+        var lines = [columns.map { JSONValue.string($0.name).csvField }.joined(separator: ",")]
+        for row in rows { lines.append(row.map(\.csvField).joined(separator: ",")) }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// Approximate memory held by rows, for the cache's byte budget.
+    public static func approximateBytes(_ rows: [[JSONValue]]) -> Int {
+        rows.reduce(256) { total, row in
+            total + row.reduce(16) { sum, cell in
+                switch cell {
+                case .string(let s): sum + 24 + s.utf8.count
+                case .array(let a): sum + 24 + a.count * 24
+                default: sum + 16
+                }
+            }
+        }
+    }
+}
+
+/// A resolved parameter as JSON: null, a string or a list of strings.
+public enum ResolvedJSON: Sendable, Encodable, Equatable {
+    case null, value(String), list([String])
+
+    public init(_ value: ResolvedValue) {
+        switch value {
+        case .null: self = .null
+        case .scalar(let text): self = .value(text)
+        case .list(let items): self = .list(items)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .value(let text): try container.encode(text)
+        case .list(let items): try container.encode(items)
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import HotpotCore
+import Logging
+import PostgresNIO
+
+/// The metric catalog: built-ins from sql/metrics (validated at start-up) overlaid per tenant by the
+/// tenant's own saved versions.
+public struct MetricStore: Sendable {
+    public let database: HotpotDatabase
+    public let builtins: [String: MetricDefinition]
+
+    public init(_ database: HotpotDatabase) throws {
+        self.database = database
+        self.builtins = try Self.loadBuiltins(database.files)
+    }
+
+    /// Parses every file in sql/metrics; any invalid file is an error naming it.
+    public static func loadBuiltins(_ files: ProjectFiles) throws -> [String: MetricDefinition] {
+        let directory = files.sqlDirectory.appendingPathComponent("metrics")
+        var result: [String: MetricDefinition] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() where name.hasSuffix(".sql") {
+            let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+            let definition = try MetricDefinition.parse(text, fileName: "sql/metrics/\(name)")
+            guard definition.name + ".sql" == name else {
+                throw HotpotError.configuration("sql/metrics/\(name): the file name must be the metric's name (\(definition.name).sql)")
+            }
+            result[definition.name] = definition
+        }
+        return result
+    }
+
+    /// Which definition applies, and its version label (`builtin` or the tenant's version number).
+    public struct Resolved: Sendable {
+        public var definition: MetricDefinition
+        public var version: String
+        public var isBuiltin: Bool
+    }
+
+    /// The metric `name` for a tenant: its newest active version, the pinned `version`, or the built-in.
+    public func resolve(_ tenant: TenantRef, name: String, version: String? = nil) async throws -> Resolved {
+        if version == "builtin" {
+            guard let builtin = builtins[name] else { throw HotpotError.notFound("no built-in metric '\(name)'") }
+            return Resolved(definition: builtin, version: "builtin", isBuiltin: true)
+        }
+        if let version, Int(version) == nil { throw HotpotError.invalidParameter("version", "must be a version number or 'builtin'") }
+        let rows = try await database.client.query("""
+            SELECT version, source FROM hotpot_control.metric_versions
+            WHERE tenant_id = \(tenant.id) AND name = \(name)
+              AND (\(version.flatMap(Int.init))::int IS NULL AND retired_at IS NULL OR version = \(version.flatMap(Int.init)))
+            ORDER BY version DESC LIMIT 1
+            """, logger: database.logger)
+        for try await (number, source) in rows.decode((Int, String).self) {
+            return Resolved(definition: try MetricDefinition.parse(source, fileName: name), version: String(number), isBuiltin: false)
+        }
+        if version != nil { throw HotpotError.notFound("metric '\(name)' has no version \(version!)") }
+        guard let builtin = builtins[name] else { throw HotpotError.notFound("no metric '\(name)'") }
+        return Resolved(definition: builtin, version: "builtin", isBuiltin: true)
+    }
+
+    /// Every metric the tenant can run.
+    public func catalog(_ tenant: TenantRef) async throws -> [Resolved] {
+        var result = builtins.mapValues { Resolved(definition: $0, version: "builtin", isBuiltin: true) }
+        let rows = try await database.client.query("""
+            SELECT DISTINCT ON (name) name, version, source FROM hotpot_control.metric_versions
+            WHERE tenant_id = \(tenant.id) AND retired_at IS NULL ORDER BY name, version DESC
+            """, logger: database.logger)
+        for try await (name, version, source) in rows.decode((String, Int, String).self) {
+            if let definition = try? MetricDefinition.parse(source, fileName: name) {
+                result[name] = Resolved(definition: definition, version: String(version), isBuiltin: false)
+            }
+        }
+        return result.values.sorted { $0.definition.name < $1.definition.name }
+    }
+
+    public struct VersionInfo: Sendable, Codable, Equatable {
+        public var version: Int
+        public var createdAt: Date
+        public var retiredAt: Date?
+    }
+
+    /// Validates (parse, then a dry run with default parameters in the sandbox) and saves a new version.
+    public func save(_ tenant: TenantRef, name: String, source: String) async throws -> VersionInfo {
+        let definition = try MetricDefinition.parse(source, fileName: name)
+        guard definition.name == name else {
+            throw HotpotError(.invalidInput, "the file's name '\(definition.name)' does not match the URL's '\(name)'")
+        }
+        let params = try definition.resolve([:], today: DateOnly.today(in: TimeZone(identifier: tenant.timezone) ?? .gmt), timeZone: TimeZone(identifier: tenant.timezone) ?? .gmt)
+        _ = try await MetricRunner(database, timeout: .seconds(10)).run(definition, params: params, tenant: tenant, rowCap: 1)
+        let rows = try await database.client.query("""
+            INSERT INTO hotpot_control.metric_versions (tenant_id, name, version, source)
+            SELECT \(tenant.id), \(name), coalesce(max(version), 0) + 1, \(source)
+            FROM hotpot_control.metric_versions WHERE tenant_id = \(tenant.id) AND name = \(name)
+            RETURNING version, created_at
+            """, logger: database.logger)
+        for try await (version, created) in rows.decode((Int, Date).self) {
+            return VersionInfo(version: version, createdAt: created, retiredAt: nil)
+        }
+        throw HotpotError(.internal, "saving the metric returned nothing")
+    }
+
+    public func versions(_ tenant: TenantRef, name: String) async throws -> [VersionInfo] {
+        let rows = try await database.client.query("""
+            SELECT version, created_at, retired_at FROM hotpot_control.metric_versions
+            WHERE tenant_id = \(tenant.id) AND name = \(name) ORDER BY version
+            """, logger: database.logger)
+        var result: [VersionInfo] = []
+        for try await (version, created, retired) in rows.decode((Int, Date, Date?).self) {
+            result.append(VersionInfo(version: version, createdAt: created, retiredAt: retired))
+        }
+        return result
+    }
+
+    /// Retires every version of the tenant's metric; 404 if it has none active.
+    public func retire(_ tenant: TenantRef, name: String) async throws {
+        let rows = try await database.client.query("""
+            UPDATE hotpot_control.metric_versions SET retired_at = now()
+            WHERE tenant_id = \(tenant.id) AND name = \(name) AND retired_at IS NULL RETURNING 1
+            """, logger: database.logger)
+        var found = false
+        for try await _ in rows { found = true }
+        guard found else { throw HotpotError.notFound("no metric '\(name)' of this tenant to retire") }
+    }
+
+    /// The tenant's data version and newest event time; cached results are keyed by the version.
+    public func dataVersion(_ tenant: TenantRef) async throws -> (version: Int64, asOf: Date?) {
+        let rows = try await database.client.query("SELECT version, as_of FROM hotpot_control.data_versions WHERE tenant_id = \(tenant.id)", logger: database.logger)
+        for try await (version, asOf) in rows.decode((Int64, Date?).self) { return (version, asOf) }
+        return (0, nil)
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The metric catalog, metric results, and analysts' own versioned metrics.
+struct MetricController {
+    let metrics: MetricService
+    /// Largest metric file accepted by PUT.
+    let maxMetricBytes = 256 << 10
+
+    struct ParamInfo: Encodable {
+        var name: String
+        var type: String
+        var defaultValue: [String]?
+        var optional: Bool
+        var allowed: [String]?
+        var min: Double?
+        var max: Double?
+    }
+
+    struct MetricInfo: ResponseEncodable {
+        var name: String
+        var title: String
+        var description: String
+        var params: [ParamInfo]
+        var version: String
+        var source: String
+        var sql: String?
+
+        init(_ resolved: MetricStore.Resolved, withSQL: Bool) {
+            let definition = resolved.definition
+            name = definition.name
+            title = definition.title
+            description = definition.description
+            params = definition.params.map {
+                ParamInfo(name: $0.name, type: $0.type.rawValue, defaultValue: $0.defaultValue, optional: $0.optional, allowed: $0.allowed, min: $0.min, max: $0.max)
+            }
+            version = resolved.version
+            source = resolved.isBuiltin ? "builtin" : "tenant"
+            sql = withSQL ? definition.body : nil
+        }
+    }
+
+    struct Catalog: ResponseEncodable { var metrics: [MetricInfo] }
+    struct Versions: ResponseEncodable { var name: String; var versions: [MetricStore.VersionInfo] }
+    struct Saved: ResponseEncodable { var name: String; var version: Int; var createdAt: Date }
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.get("metrics") { _, context -> Catalog in
+            let tenant = try context.tenant(requiring: .viewer)
+            return Catalog(metrics: try await metrics.store.catalog(tenant).map { MetricInfo($0, withSQL: false) })
+        }
+        group.get("metrics/:name") { request, context -> MetricInfo in
+            let tenant = try context.tenant(requiring: .viewer)
+            let version = request.uri.queryParameters["version"].map(String.init)
+            return MetricInfo(try await metrics.store.resolve(tenant, name: try context.parameters.require("name"), version: version), withSQL: true)
+        }
+        group.get("metrics/:name/data") { request, context -> Response in
+            let tenant = try context.tenant(requiring: .viewer)
+            let name = try context.parameters.require("name")
+            var given: [String: [String]] = [:]
+            for (key, value) in request.uri.queryParameters { given[String(key), default: []].append(String(value)) }
+            let version = given["version"]?.last
+            let answer = try await metrics.answer(tenant, name: name, version: version, given: given)
+            let wantsCSV = given["format"]?.last == "csv" || (request.headers[.accept]?.contains("text/csv") ?? false)
+            if let format = given["format"]?.last, format != "csv", format != "json" {
+                throw HotpotError.invalidParameter("format", "must be json or csv")
+            }
+            return try Self.respond(answer.result, etag: answer.key + (wantsCSV ? "-csv" : ""), csv: wantsCSV, request: request, context: context, fileName: name)
+        }
+        group.get("metrics/:name/versions") { _, context -> Versions in
+            let tenant = try context.tenant(requiring: .viewer)
+            let name = try context.parameters.require("name")
+            return Versions(name: name, versions: try await metrics.store.versions(tenant, name: name))
+        }
+        group.put("metrics/:name") { request, context -> EditedResponse<Saved> in
+            let tenant = try context.tenant(requiring: .analyst)
+            let name = try context.parameters.require("name")
+            var body = try await request.body.collect(upTo: maxMetricBytes + 1)
+            guard body.readableBytes <= maxMetricBytes else { throw HotpotError(.payloadTooLarge, "a metric file is at most \(maxMetricBytes) bytes") }
+            guard let source = body.readString(length: body.readableBytes), !source.isEmpty else {
+                throw HotpotError.badRequest("the body must be the metric file (UTF-8 text)")
+            }
+            let saved = try await metrics.store.save(tenant, name: name, source: source)
+            return EditedResponse(status: .created, response: Saved(name: name, version: saved.version, createdAt: saved.createdAt))
+        }
+        group.delete("metrics/:name") { _, context -> Response in
+            let tenant = try context.tenant(requiring: .analyst)
+            try await metrics.store.retire(tenant, name: try context.parameters.require("name"))
+            return Response(status: .noContent)
+        }
+    }
+
+    /// JSON or CSV with an ETag; a matching If-None-Match gets 304 and no body.
+    static func respond(_ result: some Encodable & Sendable, etag rawTag: String, csv: String?, request: Request, context: AppRequestContext, fileName: String) throws -> Response {
+        let etag = "\"\(rawTag)\""
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingWhitespace() == etag || $0.trimmingWhitespace() == "*" }) {
+            return Response(status: .notModified, headers: [.eTag: etag])
+        }
+        if let csv {
+            return Response(status: .ok, headers: [.eTag: etag, .contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(fileName).csv\""],
+                            body: .init(byteBuffer: ByteBuffer(string: csv)))
+        }
+        let data = try apiJSONEncoder.encode(result)
+        return Response(status: .ok, headers: [.eTag: etag, .contentType: "application/json; charset=utf-8", .cacheControl: "private, no-cache"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func respond(_ result: MetricResult, etag: String, csv: Bool, request: Request, context: AppRequestContext, fileName: String) throws -> Response {
+        try respond(result, etag: etag, csv: csv ? result.csv : nil, request: request, context: context, fileName: fileName)
+    }
+}
+
+extension MetricStore.VersionInfo: ResponseEncodable {}

@@ -6,18 +6,23 @@ WITH tagged AS (
 ), imps AS (
     SELECT note_id, occurred_at::date AS day FROM events
     WHERE event_type = 'impression' AND occurred_at::date BETWEEN :from AND :to
+), per_tag AS (
+    SELECT t.tag, i.day, count(*) AS n FROM imps AS i JOIN tagged AS t ON t.note_id = i.note_id GROUP BY t.tag, i.day
 ), chosen AS (
-    SELECT t.tag FROM tagged AS t JOIN imps AS i ON i.note_id = t.note_id
-    GROUP BY t.tag
-    ORDER BY count(*) DESC, t.tag
+    SELECT tag FROM per_tag
+    GROUP BY tag
+    ORDER BY sum(n) DESC, tag
     LIMIT CASE WHEN :tags IS NULL THEN :limit END
+), totals AS (
+    SELECT day, count(*) AS n FROM imps GROUP BY day
 )
 SELECT d.day, c.tag,
-       (SELECT count(*) FROM imps AS i JOIN tagged AS t ON t.note_id = i.note_id WHERE t.tag = c.tag AND i.day = d.day)::int8 AS impressions,
-       (SELECT count(*) FROM imps AS i WHERE i.day = d.day)::int8 AS total_impressions,
-       (SELECT count(*) FROM imps AS i JOIN tagged AS t ON t.note_id = i.note_id WHERE t.tag = c.tag AND i.day = d.day)::float8
-           / NULLIF((SELECT count(*) FROM imps AS i WHERE i.day = d.day), 0)::float8 AS share
+       coalesce(p.n, 0)::int8 AS impressions,
+       coalesce(tt.n, 0)::int8 AS total_impressions,
+       coalesce(p.n, 0)::float8 / NULLIF(tt.n, 0)::float8 AS share
 FROM generate_series(:from, :to, interval '1 day') AS g(ts)
 CROSS JOIN LATERAL (SELECT g.ts::date AS day) AS d
 CROSS JOIN chosen AS c
+LEFT JOIN per_tag AS p ON p.tag = c.tag AND p.day = d.day
+LEFT JOIN totals AS tt ON tt.day = d.day
 ORDER BY d.day, c.tag

@@ -1,0 +1,102 @@
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import Testing
+
+/// One tenant loaded with the generated dataset (through the real import path), shared by the tests
+/// that only read it.
+enum SharedDataset {
+    static let configuration = DatasetGenerator.Configuration.small(seed: 7)
+
+    private static let loaded = Task<TenantRef, any Error> {
+        let database = try await TestDatabase.shared()
+        let tenant = try await TenantStore(database).create(slug: "dataset-\(randomHex(bytes: 4))").ref
+        let generator = DatasetGenerator(configuration)
+        for kind in [ImportKind.users, .notes, .noteTags, .events] {
+            var bytes: [UInt8] = []
+            generator.writeCSV(kind) { bytes += $0 }
+            let summary = try await importBytes(database, tenant, kind, bytes, chunkSize: 1 << 20, maxErrors: 0, source: "\(kind.rawValue).csv")
+            guard summary.status == .committed else { throw HotpotError(.internal, "dataset \(kind.rawValue) did not load: \(summary.error ?? "")") }
+        }
+        return tenant
+    }
+
+    static func tenant() async throws -> TenantRef { try await loaded.value }
+
+    /// Parameters pinning a metric to the dataset's period (so answers do not depend on today).
+    static func pinnedParameters(for metric: MetricDefinition) -> [String: [String]] {
+        let end = configuration.endDate
+        let start = end.addingTimeInterval(-Double(configuration.days) * 86400)
+        let day = { (date: Date) in String(date.formatted(.iso8601).prefix(10)) }
+        var given: [String: [String]] = [:]
+        if metric.parameter("from") != nil { given["from"] = [day(start)] }
+        if metric.parameter("to") != nil { given["to"] = [day(end.addingTimeInterval(-86400))] }
+        if metric.parameter("as_of") != nil { given["as_of"] = [end.formatted(.iso8601)] }
+        return given
+    }
+}
+
+@Suite struct MetricOracleTests {
+    static let names = (try? MetricStore.loadBuiltins(TestDatabase.files).keys.sorted()) ?? []
+
+    /// Each built-in metric (reading rollups) gives exactly what brute force over raw events gives.
+    @Test(arguments: names)
+    func metricMatchesItsOracle(name: String) async throws {
+        let database = try await TestDatabase.shared()
+        let tenant = try await SharedDataset.tenant()
+        let metric = try #require(try MetricStore.loadBuiltins(TestDatabase.files)[name])
+        let oracleBody = try String(contentsOf: TestDatabase.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("Tests/HotpotTests/Oracles/\(name).sql"), encoding: .utf8)
+        let frontMatter = String(metric.source[..<metric.source.range(of: "--- */")!.upperBound])
+        let oracle = try MetricDefinition.parse(frontMatter + "\n" + oracleBody, fileName: "Oracles/\(name).sql")
+
+        let timeZone = TimeZone(identifier: tenant.timezone)!
+        let today = DateOnly.today(in: timeZone, now: SharedDataset.configuration.endDate)
+        let params = try metric.resolve(SharedDataset.pinnedParameters(for: metric), today: today, timeZone: timeZone)
+        let runner = MetricRunner(database, rowCap: 100_000, timeout: .seconds(60))
+        let fast = try await runner.run(metric, params: params, tenant: tenant)
+        let slow = try await runner.run(oracle, params: params, tenant: tenant)
+        #expect(fast.columns == slow.columns)
+        #expect(fast.rows.count == slow.rows.count, "\(name): \(fast.rows.count) rows vs oracle \(slow.rows.count)")
+        for (index, (a, b)) in zip(fast.rows, slow.rows).enumerated() {
+            #expect(Self.same(a, b), "\(name) row \(index): \(a) vs oracle \(b)")
+            if !Self.same(a, b) { break }
+        }
+    }
+
+    @Test func plantedStoriesShowUp() async throws {
+        let database = try await TestDatabase.shared()
+        let tenant = try await SharedDataset.tenant()
+        let stories = DatasetGenerator(SharedDataset.configuration).stories
+        let builtins = try MetricStore.loadBuiltins(TestDatabase.files)
+        let timeZone = TimeZone(identifier: tenant.timezone)!
+        let today = DateOnly.today(in: timeZone, now: SharedDataset.configuration.endDate)
+        func run(_ name: String, _ extra: [String: [String]] = [:]) async throws -> MetricRunner.Output {
+            let metric = builtins[name]!
+            let given = SharedDataset.pinnedParameters(for: metric).merging(extra) { $1 }
+            return try await MetricRunner(database).run(metric, params: try metric.resolve(given, today: today, timeZone: timeZone), tenant: tenant)
+        }
+        let viral = try await run("low_follower_viral_notes", ["threshold": ["1"]])
+        let noteColumn = try #require(viral.columns.firstIndex { $0.name == "note_id" })
+        #expect(viral.rows.first?[noteColumn] == .string(stories.viralLowFollowerNoteID))
+
+        let variants = try await run("variant_ctr")
+        let variantColumn = try #require(variants.columns.firstIndex { $0.name == "variant" })
+        let ctrColumn = try #require(variants.columns.firstIndex { $0.name == "ctr" })
+        func ctr(_ variant: String) -> Double? {
+            guard let row = variants.rows.first(where: { $0[variantColumn] == .string(variant) }), case .double(let value) = row[ctrColumn] else { return nil }
+            return value
+        }
+        #expect((ctr(stories.betterVariant) ?? 0) > (ctr(stories.controlVariant) ?? 1))
+    }
+
+    static func same(_ a: [JSONValue], _ b: [JSONValue]) -> Bool {
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { x, y in
+            switch (x, y) {
+            case (.double(let p), .double(let q)): return p == q || abs(p - q) <= 1e-9 * max(abs(p), abs(q), 1)
+            case (.int(let p), .double(let q)), (.double(let q), .int(let p)): return abs(Double(p) - q) <= 1e-9 * max(abs(q), 1)
+            default: return x == y
+            }
+        }
+    }
+}

@@ -92,7 +92,9 @@ public final class HotpotDatabase: Sendable {
             for try await _ in rows { exists = true }
             if !exists {
                 do {
-                    try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(quoteIdentifier(settings.database))"), logger: logger)
+                    // Byte-order collation: text keys (event, user, note ids) compare with memcmp, several
+                    // times faster than a libc locale, and for UTF-8 the same order as C.UTF-8.
+                    try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(quoteIdentifier(settings.database)) TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'"), logger: logger)
                 } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
                     // Created concurrently by another process: fine.
                 }

@@ -140,6 +140,8 @@ public struct EmbeddedPostgres: Sendable {
             "password_encryption": "'scram-sha-256'",
             "log_min_messages": "warning",
             "timezone": "'UTC'",
+            // Large imports write a lot of WAL in one transaction; fewer forced checkpoints.
+            "max_wal_size": "'4GB'",
         ]
         settings.merge(extraSettings) { _, new in new }
         let configuration = "\n# Hotpot's embedded server\n" + settings.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: "\n") + "\n"

@@ -85,6 +85,8 @@ public struct Importer: Sendable {
                     try await connection.query("SELECT pg_advisory_xact_lock(\(Self.tenantLockKey(tenant)))", logger: logger)
                     try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(quoteIdentifier(tenant.schema)), hotpot_lib"), logger: logger)
                     try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL TimeZone TO \(quoteLiteral(tenant.timezone))"), logger: logger)
+                    // Dedup and rollups sort and group the whole file: let them do it in memory.
+                    try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger)
                     try await connection.execute(script: try files.sql("imports/staging_\(kind.rawValue).sql"), logger: logger)
 
                     let encoder = CopyRowEncoder(kind: kind)

@@ -23,7 +23,9 @@ public struct MetricService: Sendable {
         public var key: String
     }
 
-    public func answer(_ tenant: TenantRef, name: String, version: String?, given: [String: [String]], now: Date = Date()) async throws -> Answer {
+    /// `queueFor`: how long to wait for a free slot before answering 429 (dashboards queue their panels;
+    /// single metric requests are told at once).
+    public func answer(_ tenant: TenantRef, name: String, version: String?, given: [String: [String]], now: Date = Date(), queueFor: Duration = .zero) async throws -> Answer {
         let resolved = try await store.resolve(tenant, name: name, version: version)
         let timeZone = TimeZone(identifier: tenant.timezone) ?? .gmt
         let params = try resolved.definition.resolve(given, today: DateOnly.today(in: timeZone, now: now), timeZone: timeZone)
@@ -36,7 +38,7 @@ public struct MetricService: Sendable {
 
         let started = ContinuousClock.now
         let (output, hit) = try await cache.value(for: key, tenant: tenant.id, dataVersion: data.version) {
-            guard await limiter.acquire(tenant.id) else {
+            guard await limiter.acquire(tenant.id, waitingUpTo: queueFor) else {
                 throw HotpotError(.tooManyRequests, "too many metric queries in flight for this tenant or server; retry shortly")
             }
             do {
@@ -144,6 +146,16 @@ public actor ConcurrencyLimiter {
         total += 1
         running[tenant, default: 0] += 1
         return true
+    }
+
+    /// Tries for a slot until `wait` has passed.
+    public func acquire(_ tenant: UUID, waitingUpTo wait: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + wait
+        while true {
+            if acquire(tenant) { return true }
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     public func release(_ tenant: UUID) {

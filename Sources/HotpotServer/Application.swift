@@ -23,7 +23,7 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// The JSON API router. Public routes first, then everything under /v1 behind key authentication.
-public func buildRouter(database: HotpotDatabase, metrics: MetricService, configuration: ServerConfiguration) -> Router<AppRequestContext> {
+public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashboards: DashboardStore, configuration: ServerConfiguration) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestMiddleware())
     HealthController(database: database).register(on: router)
@@ -31,6 +31,7 @@ public func buildRouter(database: HotpotDatabase, metrics: MetricService, config
     TenantController(database: database).register(on: v1)
     ImportController(database: database, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
     MetricController(metrics: metrics).register(on: v1)
+    DashboardController(dashboards: dashboards, metrics: metrics).register(on: v1)
     AdminController(database: database).register(on: v1.group("admin"))
     return router
 }
@@ -41,10 +42,11 @@ public func buildApplication(
     database: HotpotDatabase, configuration: ServerConfiguration, logger: Logger,
     prepare: (@Sendable (HotpotDatabase) async throws -> Void)? = nil
 ) throws -> some ApplicationProtocol {
-    // Built-in metrics are validated here: a broken file stops start-up with its name and reason.
+    // Built-in metrics and dashboards are validated here: a broken file stops start-up naming it.
     let metrics = try MetricService(database: database)
+    let dashboards = try DashboardStore(database, metrics: metrics.store)
     var app = Application(
-        router: buildRouter(database: database, metrics: metrics, configuration: configuration),
+        router: buildRouter(database: database, metrics: metrics, dashboards: dashboards, configuration: configuration),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hotpot"),
         logger: logger
     )

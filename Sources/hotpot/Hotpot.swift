@@ -13,7 +13,7 @@ struct Hotpot: AsyncParsableCommand {
         discussion: """
             Without DATABASE_URL, Hotpot runs its own private PostgreSQL server under $HOTPOT_HOME (default ./.hotpot).
             """,
-        subcommands: [Serve.self, Demo.self, Migrate.self, TenantCommand.self, KeyCommand.self, ImportCommand.self, RollupsCommand.self, ScheduleCommand.self]
+        subcommands: [Serve.self, Demo.self, Migrate.self, TenantCommand.self, KeyCommand.self, ImportCommand.self, RollupsCommand.self, ScheduleCommand.self, GenerateCommand.self, BenchCommand.self]
     )
 }
 
@@ -106,30 +106,47 @@ func runServer(options: ServerOptions, logger: Logger, prepare: (@Sendable (Hotp
 }
 
 struct Demo: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start the server with a ready-to-use demo tenant.")
+    static let configuration = CommandConfiguration(
+        abstract: "Start the server with a demo tenant holding a generated 60-day dataset (loaded once, reused after).")
     @OptionGroup var options: ServerOptions
+    @Option(help: "Dataset seed.") var seed: UInt64 = 42
+    @Option(help: "Approximate number of events to generate.") var events = 1_000_000
 
     func run() async throws {
         try await reportingErrors {
             let logger = Runtime.bootstrapLogging(defaultLevel: .info)
             let port = options.port
+            let seed = self.seed, events = self.events
             try await runServer(options: options, logger: logger) { database in
                 let store = TenantStore(database)
-                let tenant: TenantStore.Tenant
+                let tenant: TenantRef
                 if let existing = try await store.list().first(where: { $0.ref.slug == "demo" }) {
-                    tenant = existing
+                    tenant = existing.ref
                 } else {
-                    tenant = try await store.create(slug: "demo", name: "Demo brand")
+                    tenant = try await store.create(slug: "demo", name: "Demo brand").ref
                 }
-                let key = try await KeyStore(database).create(tenant: tenant.ref, role: .admin, label: "demo")
+                if try await MetricStore(database).dataVersion(tenant).version == 0 {
+                    print("Loading the demo dataset (\(events) events, seed \(seed)) through the import path...")
+                    let generator = DatasetGenerator(.init(seed: seed, notes: max(3000, events / 300), users: max(20000, events / 50), targetEvents: events))
+                    let bar = isatty(STDERR_FILENO) == 1
+                    for summary in try await DemoData(database).load(generator, into: tenant, progress: { kind, progress, size in
+                        if bar { ProgressBar.render(label: kind.rawValue, progress: progress, totalBytes: size) }
+                    }) {
+                        if bar { FileHandle.standardError.write(Data("\n".utf8)) }
+                        print("  \(summary.kind.rawValue): \(summary.rowsLoaded) rows in \(summary.elapsedMs) ms")
+                    }
+                } else {
+                    print("Reusing the demo tenant's data (delete it with `hotpot tenant delete demo --yes` to reload).")
+                }
+                let key = try await KeyStore(database).create(tenant: tenant, role: .viewer, label: "demo")
                 print("""
 
                     Hotpot demo is ready on http://127.0.0.1:\(port)
-                    Demo tenant key (admin role, shown once): \(key.key)
+                    Viewer key for the demo tenant (shown once): \(key.key)
 
-                      curl -s http://127.0.0.1:\(port)/healthz
-                      curl -s -H 'Authorization: Bearer \(key.key)' http://127.0.0.1:\(port)/v1/tenant
-                      curl -s -H 'Authorization: Bearer \(key.key)' http://127.0.0.1:\(port)/v1/keys
+                      curl -s -H 'Authorization: Bearer \(key.key)' http://127.0.0.1:\(port)/v1/metrics
+                      curl -s -H 'Authorization: Bearer \(key.key)' 'http://127.0.0.1:\(port)/v1/metrics/brand_pulse/data?from=2026-10-21&to=2026-11-19'
+                      curl -s -H 'Authorization: Bearer \(key.key)' 'http://127.0.0.1:\(port)/v1/metrics/low_follower_viral_notes/data?from=2026-09-21&to=2026-11-19'
 
                     """)
             }

@@ -81,6 +81,12 @@ final class ProgressBar: @unchecked Sendable {
         FileHandle.standardError.write(Data((line + "   ").utf8))
     }
 
+    /// A one-off line for callers that track several files.
+    static func render(label: String, progress: ImportProgress, totalBytes: Int) {
+        let percent = totalBytes > 0 ? min(100, progress.bytesRead * 100 / totalBytes) : 0
+        FileHandle.standardError.write(Data("\r  \(label): \(progress.rowsRead) rows  \(percent)%   ".utf8))
+    }
+
     func finish() {
         FileHandle.standardError.write(Data("\n".utf8))
     }

@@ -23,7 +23,8 @@ let testAdminKey = "test-admin-key-\(randomToken(length: 20))"
 /// Runs `body` against the real router (real database, no network).
 func withTestServer(_ body: @Sendable (HotpotDatabase, any TestClientProtocol) async throws -> Void) async throws {
     let database = try await TestDatabase.shared()
-    let router = buildRouter(database: database, metrics: try MetricService(database: database), configuration: ServerConfiguration(adminKey: testAdminKey))
+    let metrics = try MetricService(database: database)
+    let router = buildRouter(database: database, metrics: metrics, dashboards: try DashboardStore(database, metrics: metrics.store), configuration: ServerConfiguration(adminKey: testAdminKey))
     let app = Application(router: router, logger: TestDatabase.logger)
     try await app.test(.router) { client in try await body(database, client) }
 }

@@ -1,0 +1,143 @@
+import Foundation
+import HotpotCore
+import Logging
+import PostgresNIO
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Benchmarks that print Hotpot's figures next to a baseline measured in the same run.
+public struct Benchmarks: Sendable {
+    public let database: HotpotDatabase
+    public let log: @Sendable (String) -> Void
+
+    public init(_ database: HotpotDatabase, log: @escaping @Sendable (String) -> Void) {
+        self.database = database
+        self.log = log
+    }
+
+    /// Generates an events file, imports it into a fresh tenant (and again, all duplicates), and
+    /// loads the same file with `psql \copy` into a plain table with a primary key on event_id.
+    public func importBenchmark(events: Int, formats: [ImportFormat], seed: UInt64 = 42) async throws {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-bench-\(randomHex(bytes: 4))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let generator = DatasetGenerator(.init(seed: seed, notes: max(3000, events / 300), users: max(20000, events / 50), targetEvents: events))
+        var results: [(String, Int, Double)] = []
+        for format in formats {
+            let file = directory.appendingPathComponent("events.\(format.rawValue)")
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: file)
+            var rows = -1
+            switch format {
+            case .csv: try generator.writeCSV(.events) { chunk in rows += chunk.lazy.filter { $0 == 0x0A }.count; try handle.write(contentsOf: chunk) }
+            case .ndjson: try generator.writeNDJSON(.events) { chunk in rows += chunk.lazy.filter { $0 == 0x0A }.count; try handle.write(contentsOf: chunk) }
+            }
+            try handle.close()
+            if format == .ndjson { rows += 1 }
+            let bytes = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+            log("generated \(rows) events as \(format.rawValue) (\(bytes / 1_048_576) MiB)")
+
+            let tenant = try await TenantStore(database).create(slug: "bench-\(randomHex(bytes: 4))").ref
+            defer { Task { [database] in try? await TenantStore(database).delete(slug: tenant.slug) } }
+            for (label, force) in [("hotpot import (\(format.rawValue), new events)", false), ("hotpot re-import (\(format.rawValue), all duplicates)", true)] {
+                let reader = try FileHandle(forReadingFrom: file)
+                let started = ContinuousClock.now
+                let summary = try await Importer(database).run(
+                    ImportRequest(tenant: tenant, kind: .events, format: format, source: file.lastPathComponent, force: force),
+                    chunks: FileChunks(handle: reader))
+                let seconds = Self.seconds(ContinuousClock.now - started)
+                try reader.close()
+                guard summary.status == .committed else { throw HotpotError(.internal, "benchmark import failed: \(summary.error ?? "")") }
+                results.append((label, summary.rowsRead, seconds))
+                log(String(format: "%@: %d rows in %.2f s", label, summary.rowsRead, seconds))
+            }
+            if format == .csv {
+                let seconds = try await psqlCopy(file: file)
+                results.append(("psql \\copy (csv, plain table with PK)", rows, seconds))
+            }
+        }
+        let baseline = results.first { $0.0.hasPrefix("psql") }.map { Double($0.1) / $0.2 }
+        log("")
+        log("| load | rows | seconds | rows/s | vs psql \\copy |")
+        log("|---|---:|---:|---:|---:|")
+        for (label, rows, seconds) in results {
+            let rate = Double(rows) / seconds
+            log(String(format: "| %@ | %d | %.2f | %.0f | %@ |", label, rows, seconds, rate, baseline.map { String(format: "%.2fx", rate / $0) } ?? "-"))
+        }
+        log("peak RSS of this process: \(Self.peakRSSMegabytes()) MB")
+    }
+
+    /// `psql \copy` of the CSV into a fresh plain table with a primary key on event_id; returns seconds.
+    func psqlCopy(file: URL) async throws -> Double {
+        let table = "bench_copy_\(randomHex(bytes: 4))"
+        try await database.client.query(PostgresQuery(unsafeSQL: """
+            CREATE TABLE public.\(table) (event_id text PRIMARY KEY, occurred_at timestamptz, user_id text, note_id text,
+                event_type text, dwell_ms integer, surface text, variant text)
+            """), logger: database.logger)
+        defer { Task { [database] in _ = try? await database.client.query(PostgresQuery(unsafeSQL: "DROP TABLE public.\(table)"), logger: database.logger) } }
+        let settings = database.settings
+        let psql = ["/usr/bin/psql", "/usr/local/bin/psql"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "psql"
+        setenv("PGPASSWORD", settings.password ?? "", 1)
+        let started = ContinuousClock.now
+        let output = NSTemporaryDirectory() + "/hotpot-psql-\(randomHex(bytes: 4)).out"
+        defer { unlink(output) }
+        let (status, text) = try spawnAndWait([psql, "-X", "-q", "-h", settings.host, "-p", String(settings.port), "-U", settings.username, "-d", settings.database,
+                                               "-v", "ON_ERROR_STOP=1", "-c", "\\copy public.\(table) FROM '\(file.path)' WITH (FORMAT csv, HEADER true)"], outputPath: output)
+        let seconds = Self.seconds(ContinuousClock.now - started)
+        guard status == 0 else { throw HotpotError(.internal, "psql \\copy failed: \(text)") }
+        return seconds
+    }
+
+    /// For every built-in metric: Hotpot's uncached latency (p50/p95 over `runs`), cached latency, and the
+    /// same answer computed by its brute-force oracle over raw events, in the same run.
+    public func metricBenchmark(tenant: TenantRef, oracleDirectory: URL?, runs: Int = 7) async throws {
+        let service = try MetricService(database: database)
+        let builtins = service.store.builtins
+        let timeZone = TimeZone(identifier: tenant.timezone) ?? .gmt
+        log("| metric | uncached p50 ms | uncached p95 ms | cached p50 ms | raw-events oracle ms |")
+        log("|---|---:|---:|---:|---:|")
+        for name in builtins.keys.sorted() {
+            let metric = builtins[name]!
+            let params = try metric.resolve([:], today: DateOnly.today(in: timeZone), timeZone: timeZone)
+            var uncached: [Double] = []
+            for _ in 0..<runs {
+                let started = ContinuousClock.now
+                _ = try await service.runner.run(metric, params: params, tenant: tenant)
+                uncached.append(Self.seconds(ContinuousClock.now - started) * 1000)
+            }
+            var cached: [Double] = []
+            _ = try await service.answer(tenant, name: name, version: nil, given: [:])
+            for _ in 0..<max(runs, 20) {
+                let started = ContinuousClock.now
+                _ = try await service.answer(tenant, name: name, version: nil, given: [:])
+                cached.append(Self.seconds(ContinuousClock.now - started) * 1000)
+            }
+            var oracleText = "-"
+            if let oracleDirectory, let body = try? String(contentsOf: oracleDirectory.appendingPathComponent("\(name).sql"), encoding: .utf8) {
+                let frontMatter = String(metric.source[..<metric.source.range(of: "--- */")!.upperBound])
+                let oracle = try MetricDefinition.parse(frontMatter + "\n" + body, fileName: name)
+                let started = ContinuousClock.now
+                _ = try? await MetricRunner(database, rowCap: 1_000_000, timeout: .seconds(600)).run(oracle, params: params, tenant: tenant)
+                oracleText = String(format: "%.0f", Self.seconds(ContinuousClock.now - started) * 1000)
+            }
+            log(String(format: "| %@ | %.1f | %.1f | %.3f | %@ |", name, Self.percentile(uncached, 0.5), Self.percentile(uncached, 0.95), Self.percentile(cached, 0.5), oracleText))
+        }
+    }
+
+    static func percentile(_ values: [Double], _ p: Double) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    public static func peakRSSMegabytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Int(usage.ru_maxrss / 1024)
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import HotpotCore
+import Logging
+import PostgresNIO
+
+/// Dashboards: built-ins from dashboards/*.yaml (validated against the metric catalog at start-up) and
+/// tenants' own versions.
+public struct DashboardStore: Sendable {
+    public let database: HotpotDatabase
+    public let metrics: MetricStore
+    public let builtins: [String: DashboardDefinition]
+
+    public init(_ database: HotpotDatabase, metrics: MetricStore) throws {
+        self.database = database
+        self.metrics = metrics
+        self.builtins = try Self.loadBuiltins(database.files, metrics: metrics.builtins)
+    }
+
+    public static func loadBuiltins(_ files: ProjectFiles, metrics: [String: MetricDefinition]) throws -> [String: DashboardDefinition] {
+        let directory = files.dashboardsDirectory
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [:] }
+        var result: [String: DashboardDefinition] = [:]
+        for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+            let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+            let dashboard = try DashboardDefinition.parse(text, fileName: "dashboards/\(name)")
+            guard name.hasPrefix(dashboard.id + ".") else {
+                throw HotpotError.configuration("dashboards/\(name): the file name must be the dashboard's id (\(dashboard.id).yaml)")
+            }
+            try dashboard.validate { metric, version in version == nil || version == "builtin" ? metrics[metric] : nil }
+            result[dashboard.id] = dashboard
+        }
+        return result
+    }
+
+    public struct Resolved: Sendable {
+        public var dashboard: DashboardDefinition
+        public var version: String
+        public var isBuiltin: Bool
+    }
+
+    public func resolve(_ tenant: TenantRef, id: String) async throws -> Resolved {
+        let rows = try await database.client.query("""
+            SELECT version, source FROM hotpot_control.dashboard_versions
+            WHERE tenant_id = \(tenant.id) AND id = \(id) AND retired_at IS NULL ORDER BY version DESC LIMIT 1
+            """, logger: database.logger)
+        for try await (version, source) in rows.decode((Int, String).self) {
+            return Resolved(dashboard: try DashboardDefinition.parse(source, fileName: id), version: String(version), isBuiltin: false)
+        }
+        guard let builtin = builtins[id] else { throw HotpotError.notFound("no dashboard '\(id)'") }
+        return Resolved(dashboard: builtin, version: "builtin", isBuiltin: true)
+    }
+
+    public func list(_ tenant: TenantRef) async throws -> [Resolved] {
+        var result = builtins.mapValues { Resolved(dashboard: $0, version: "builtin", isBuiltin: true) }
+        let rows = try await database.client.query("""
+            SELECT DISTINCT ON (id) id, version, source FROM hotpot_control.dashboard_versions
+            WHERE tenant_id = \(tenant.id) AND retired_at IS NULL ORDER BY id, version DESC
+            """, logger: database.logger)
+        for try await (id, version, source) in rows.decode((String, Int, String).self) {
+            if let dashboard = try? DashboardDefinition.parse(source, fileName: id) {
+                result[id] = Resolved(dashboard: dashboard, version: String(version), isBuiltin: false)
+            }
+        }
+        return result.values.sorted { $0.dashboard.id < $1.dashboard.id }
+    }
+
+    /// Validates against the tenant's metrics (its own and the built-ins) and saves a new version.
+    public func save(_ tenant: TenantRef, id: String, source: String) async throws -> Int {
+        let dashboard = try DashboardDefinition.parse(source, fileName: id)
+        guard dashboard.id == id else { throw HotpotError(.invalidInput, "the dashboard's id '\(dashboard.id)' does not match the URL's '\(id)'") }
+        var definitions: [String: MetricDefinition] = [:]
+        for panel in dashboard.panels {
+            let key = panel.metric + "@" + (panel.version ?? "")
+            if definitions[key] == nil, let resolved = try? await metrics.resolve(tenant, name: panel.metric, version: panel.version) {
+                definitions[key] = resolved.definition
+            }
+        }
+        try dashboard.validate { name, version in definitions[name + "@" + (version ?? "")] }
+        let rows = try await database.client.query("""
+            INSERT INTO hotpot_control.dashboard_versions (tenant_id, id, version, source)
+            SELECT \(tenant.id), \(id), coalesce(max(version), 0) + 1, \(source)
+            FROM hotpot_control.dashboard_versions WHERE tenant_id = \(tenant.id) AND id = \(id)
+            RETURNING version
+            """, logger: database.logger)
+        for try await version in rows.decode(Int.self) { return version }
+        throw HotpotError(.internal, "saving the dashboard returned nothing")
+    }
+
+    public func retire(_ tenant: TenantRef, id: String) async throws {
+        let rows = try await database.client.query("""
+            UPDATE hotpot_control.dashboard_versions SET retired_at = now()
+            WHERE tenant_id = \(tenant.id) AND id = \(id) AND retired_at IS NULL RETURNING 1
+            """, logger: database.logger)
+        var found = false
+        for try await _ in rows { found = true }
+        guard found else { throw HotpotError.notFound("no dashboard '\(id)' of this tenant to retire") }
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Dashboards as JSON: definitions, every panel's data in one request, one panel as CSV, and analysts'
+/// own dashboards.
+struct DashboardController {
+    let dashboards: DashboardStore
+    let metrics: MetricService
+    /// Panels of one request run at most this many at a time (below the tenant's query cap).
+    let panelConcurrency = 3
+
+    struct Summary: Encodable { var id: String; var title: String; var description: String; var version: String; var source: String }
+    struct Listing: ResponseEncodable { var dashboards: [Summary] }
+
+    struct Definition: ResponseEncodable {
+        var dashboard: DashboardDefinition
+        var version: String
+        var source: String
+    }
+
+    struct PanelData: Encodable {
+        var id: String
+        var metric: String
+        var columns: [MetricResult.Column]?
+        var rows: [[JSONValue]]?
+        var meta: MetricResult.Meta?
+        var error: ErrorBody?
+    }
+
+    struct ErrorBody: Encodable { var code: String; var message: String }
+
+    struct DashboardData: Encodable, Sendable {
+        var dashboard: String
+        var version: String
+        var filters: [String: ResolvedJSON]
+        var dataVersion: Int64
+        var asOf: Date?
+        var panels: [PanelData]
+    }
+
+    struct Saved: ResponseEncodable { var id: String; var version: Int }
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.get("dashboards") { _, context -> Listing in
+            let tenant = try context.tenant(requiring: .viewer)
+            return Listing(dashboards: try await dashboards.list(tenant).map {
+                Summary(id: $0.dashboard.id, title: $0.dashboard.title, description: $0.dashboard.description, version: $0.version, source: $0.isBuiltin ? "builtin" : "tenant")
+            })
+        }
+        group.get("dashboards/:id") { _, context -> Definition in
+            let tenant = try context.tenant(requiring: .viewer)
+            let resolved = try await dashboards.resolve(tenant, id: try context.parameters.require("id"))
+            var dashboard = resolved.dashboard
+            for index in dashboard.panels.indices {
+                let panel = dashboard.panels[index]
+                dashboard.panels[index].definition = try? await metrics.store.resolve(tenant, name: panel.metric, version: panel.version).definition.description
+            }
+            return Definition(dashboard: dashboard, version: resolved.version, source: resolved.isBuiltin ? "builtin" : "tenant")
+        }
+        group.get("dashboards/:id/data") { request, context -> Response in
+            let tenant = try context.tenant(requiring: .viewer)
+            let resolved = try await dashboards.resolve(tenant, id: try context.parameters.require("id"))
+            let dashboard = resolved.dashboard
+            var given: [String: [String]] = [:]
+            for (key, value) in request.uri.queryParameters { given[String(key), default: []].append(String(value)) }
+            let timeZone = TimeZone(identifier: tenant.timezone) ?? .gmt
+            let filters = try dashboard.resolveFilters(given, today: DateOnly.today(in: timeZone), timeZone: timeZone)
+            let format = given["format"]?.last ?? "json"
+            guard format == "json" || format == "csv" else { throw HotpotError.invalidParameter("format", "must be json or csv") }
+
+            if format == "csv" {
+                guard let panelID = given["panel"]?.last else { throw HotpotError.invalidParameter("panel", "is required with format=csv") }
+                guard let panel = dashboard.panels.first(where: { $0.id == panelID }) else { throw HotpotError.invalidParameter("panel", "no panel '\(panelID)' in \(dashboard.id)") }
+                let answer = try await metrics.answer(tenant, name: panel.metric, version: panel.version, given: dashboard.metricValues(for: panel, filters: filters), queueFor: .seconds(10))
+                return try MetricController.respond(answer.result, etag: answer.key + "-csv", csv: true, request: request, context: context, fileName: "\(dashboard.id)-\(panel.id)")
+            }
+
+            let data = try await metrics.store.dataVersion(tenant)
+            let results = await withTaskGroup(of: (Int, PanelData, String).self) { group in
+                var collected: [(Int, PanelData, String)] = []
+                var next = 0
+                func add(_ index: Int) {
+                    let panel = dashboard.panels[index]
+                    group.addTask {
+                        do {
+                            let answer = try await metrics.answer(tenant, name: panel.metric, version: panel.version,
+                                                                  given: dashboard.metricValues(for: panel, filters: filters), queueFor: .seconds(10))
+                            return (index, PanelData(id: panel.id, metric: panel.metric, columns: answer.result.columns, rows: answer.result.rows, meta: answer.result.meta), answer.key)
+                        } catch {
+                            // A failing panel reports its own error; the others still answer.
+                            let mapped = HotpotError.from(error)
+                            context.logger.warning("dashboard panel failed", metadata: ["panel": .string(panel.id), "error": .string(String(reflecting: error))])
+                            return (index, PanelData(id: panel.id, metric: panel.metric, error: ErrorBody(code: mapped.code.rawValue, message: mapped.message)), "error:\(mapped.message)")
+                        }
+                    }
+                }
+                while next < min(panelConcurrency, dashboard.panels.count) { add(next); next += 1 }
+                for await result in group {
+                    collected.append(result)
+                    if next < dashboard.panels.count { add(next); next += 1 }
+                }
+                return collected.sorted { $0.0 < $1.0 }
+            }
+            let body = DashboardData(
+                dashboard: dashboard.id, version: resolved.version, filters: filters.mapValues(ResolvedJSON.init),
+                dataVersion: data.version, asOf: data.asOf, panels: results.map(\.1))
+            let etag = sha256Hex(results.map(\.2).joined(separator: "|") + resolved.version)
+            return try MetricController.respond(body, etag: etag, csv: nil, request: request, context: context, fileName: dashboard.id)
+        }
+        group.put("dashboards/:id") { request, context -> EditedResponse<Saved> in
+            let tenant = try context.tenant(requiring: .analyst)
+            let id = try context.parameters.require("id")
+            var body = try await request.body.collect(upTo: (256 << 10) + 1)
+            guard body.readableBytes <= 256 << 10 else { throw HotpotError(.payloadTooLarge, "a dashboard is at most 256 KiB") }
+            guard let source = body.readString(length: body.readableBytes), !source.isEmpty else {
+                throw HotpotError.badRequest("the body must be the dashboard as YAML or JSON")
+            }
+            return EditedResponse(status: .created, response: Saved(id: id, version: try await dashboards.save(tenant, id: id, source: source)))
+        }
+        group.delete("dashboards/:id") { _, context -> Response in
+            let tenant = try context.tenant(requiring: .analyst)
+            try await dashboards.retire(tenant, id: try context.parameters.require("id"))
+            return Response(status: .noContent)
+        }
+    }
+}
+
+extension DashboardDefinition: ResponseEncodable {}

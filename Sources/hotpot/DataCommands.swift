@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import HotpotCore
+import HotpotPostgres
+
+struct GenerateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate", abstract: "Write a deterministic, realistic dataset (users, notes, note_tags, events) to files.")
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "Seed; the same seed gives the same bytes.") var seed: UInt64 = 42
+    @Option(help: "Approximate number of events.") var events = 1_000_000
+    @Option(help: "csv or ndjson.") var format: ImportFormat = .csv
+
+    func run() async throws {
+        try await reportingErrors {
+            let generator = DatasetGenerator(.init(seed: seed, notes: max(3000, events / 300), users: max(20000, events / 50), targetEvents: events))
+            for (kind, file) in try DemoData.write(generator, format: format, to: URL(fileURLWithPath: out)) {
+                print("\(kind.rawValue)\t\(file.path)")
+            }
+        }
+    }
+}
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks (build with -c release), printed next to a baseline from the same run.",
+        subcommands: [Import.self, Metrics.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Import throughput vs psql \\copy, duplicates, peak RSS.")
+        @Option(help: "Events in the generated file.") var events = 1_000_000
+        @Option(help: "csv, ndjson or both.") var format = "both"
+
+        func run() async throws {
+            try await reportingErrors {
+                let formats: [ImportFormat] = format == "both" ? [.csv, .ndjson] : [ImportFormat(rawValue: format) ?? .csv]
+                try await Runtime.withMigratedDatabase { database, _ in
+                    try await Benchmarks(database) { print($0) }.importBenchmark(events: events, formats: formats)
+                }
+            }
+        }
+    }
+
+    struct Metrics: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every built-in metric: uncached and cached latency vs the raw-events oracle.")
+        @Option(help: "Tenant whose data to use (e.g. demo).") var tenant = "demo"
+        @Option(help: "Runs per metric.") var runs = 7
+
+        func run() async throws {
+            try await reportingErrors {
+                try await Runtime.withMigratedDatabase { database, _ in
+                    let ref = try await TenantStore(database).find(slug: tenant).ref
+                    let oracles = database.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("Tests/HotpotTests/Oracles")
+                    try await Benchmarks(database) { print($0) }.metricBenchmark(tenant: ref, oracleDirectory: oracles, runs: runs)
+                }
+            }
+        }
+    }
+}

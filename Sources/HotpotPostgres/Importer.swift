@@ -2,6 +2,7 @@ import CompressNIO
 import Foundation
 import HotpotCore
 import Logging
+import Metrics
 import NIOCore
 import PostgresNIO
 
@@ -71,6 +72,10 @@ public struct Importer: Sendable {
             summary.rejects = Array(rejects.prefix(Self.summaryRejects))
             let elapsed = ContinuousClock.now - clock
             summary.elapsedMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            for (outcome, count) in [("loaded", summary.rowsLoaded), ("duplicate", summary.rowsDuplicate), ("rejected", summary.rowsRejected)] where count > 0 {
+                Counter(label: "hotpot_import_rows_total", dimensions: [("kind", request.kind.rawValue), ("outcome", outcome)]).increment(by: count)
+            }
+            Counter(label: "hotpot_imports_total", dimensions: [("kind", request.kind.rawValue), ("status", status.rawValue)]).increment()
             return summary
         }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HotpotCore
 import Logging
+import Metrics
 
 /// Answers metric requests: resolve the definition and parameters, then serve from the cache or run
 /// once (concurrent identical requests share one run) within the tenant's and the server's caps.
@@ -51,6 +52,8 @@ public struct MetricService: Sendable {
             }
         }
         let elapsed = ContinuousClock.now - started
+        Timer(label: "hotpot_metric_query_duration_seconds", dimensions: [("cache", hit ? "hit" : "miss")]).recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         let meta = MetricResult.Meta(
             metric: name, version: resolved.version, params: params.mapValues(ResolvedJSON.init),
             dataVersion: data.version, asOf: data.asOf, cache: hit ? "hit" : "miss",

@@ -13,12 +13,15 @@ public struct ServerConfiguration: Sendable {
     public var adminKey: String?
     /// Largest import upload accepted over HTTP.
     public var maxUploadBytes: Int
+    /// The origin allowed to call the API from a browser (HOTPOT_CORS_ORIGIN: one origin, or `*` for any).
+    public var corsOrigins: [String]
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil, maxUploadBytes: Int = 8 << 30) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil, maxUploadBytes: Int = 8 << 30, corsOrigins: [String] = []) {
         self.host = host
         self.port = port
         self.adminKey = adminKey
         self.maxUploadBytes = maxUploadBytes
+        self.corsOrigins = corsOrigins
     }
 }
 
@@ -26,7 +29,16 @@ public struct ServerConfiguration: Sendable {
 public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashboards: DashboardStore, configuration: ServerConfiguration) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestMiddleware())
+    if !configuration.corsOrigins.isEmpty {
+        // Brand portals calling the API from a browser; preflights are answered before authentication.
+        let origin: CORSMiddleware<AppRequestContext>.AllowOriginExtended =
+            configuration.corsOrigins.contains("*") ? .all : .custom(configuration.corsOrigins[0])
+        router.add(middleware: CORSMiddleware(
+            allowOrigin: origin, allowHeaders: [.accept, .authorization, .contentType, .origin, .ifNoneMatch],
+            allowMethods: [.get, .post, .put, .delete, .head, .options], exposedHeaders: ["ETag", "X-Request-Id", "Retry-After"], maxAge: .seconds(600)))
+    }
     HealthController(database: database).register(on: router)
+    Observability.register(on: router)
     let v1 = router.group("v1").add(middleware: AuthMiddleware(keys: KeyStore(database), adminKey: configuration.adminKey))
     TenantController(database: database).register(on: v1)
     ImportController(database: database, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
@@ -50,7 +62,7 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hotpot"),
         logger: logger
     )
-    app.addServices(database.client, TenantPoolSweeper(pools: database.tenantPools), ScheduleService(schedules: Schedules(database), logger: logger))
+    app.addServices(database.client, TenantPoolSweeper(pools: database.tenantPools), ScheduleService(database: database, logger: logger))
     app.beforeServerStarts {
         try await Migrator(database).migrate()
         try await prepare?(database)
@@ -70,11 +82,16 @@ struct TenantPoolSweeper: Service {
 
 /// Runs due scheduled imports every few seconds while the server runs.
 struct ScheduleService: Service {
-    let schedules: Schedules
+    let database: HotpotDatabase
     let logger: Logger
 
     func run() async throws {
+        let schedules = Schedules(database)
         await cancelWhenGracefulShutdown {
+            // Services start alongside the migrations run before the server listens: wait for them.
+            while !Task.isCancelled, (try? await Migrator(database).isCurrent()) != true {
+                try? await Task.sleep(for: .seconds(1))
+            }
             while !Task.isCancelled {
                 do {
                     try await schedules.runDue()

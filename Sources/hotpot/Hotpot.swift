@@ -100,7 +100,10 @@ struct Serve: AsyncParsableCommand {
 func runServer(options: ServerOptions, logger: Logger, prepare: (@Sendable (HotpotDatabase) async throws -> Void)?) async throws {
     let database = try await HotpotDatabase.connect(try HotpotConfiguration.fromEnvironment(), logger: logger)
     defer { database.stopEmbeddedServerIfStartedHere() }
-    let configuration = ServerConfiguration(host: options.host, port: options.port, adminKey: ProcessInfo.processInfo.environment["HOTPOT_ADMIN_KEY"])
+    let environment = ProcessInfo.processInfo.environment
+    let configuration = ServerConfiguration(
+        host: options.host, port: options.port, adminKey: environment["HOTPOT_ADMIN_KEY"],
+        corsOrigins: environment["HOTPOT_CORS_ORIGIN"].map { [$0.trimmingWhitespace()] }?.filter { !$0.isEmpty } ?? [])
     let app = try buildApplication(database: database, configuration: configuration, logger: logger, prepare: prepare)
     try await app.runService()
 }
@@ -127,6 +130,7 @@ struct Demo: AsyncParsableCommand {
                 }
                 if try await MetricStore(database).dataVersion(tenant).version == 0 {
                     print("Loading the demo dataset (\(events) events, seed \(seed)) through the import path...")
+                    fflush(nil)
                     let generator = DatasetGenerator(.init(seed: seed, notes: max(3000, events / 300), users: max(20000, events / 50), targetEvents: events))
                     let bar = isatty(STDERR_FILENO) == 1
                     for summary in try await DemoData(database).load(generator, into: tenant, progress: { kind, progress, size in
@@ -144,11 +148,12 @@ struct Demo: AsyncParsableCommand {
                     Hotpot demo is ready on http://127.0.0.1:\(port)
                     Viewer key for the demo tenant (shown once): \(key.key)
 
-                      curl -s -H 'Authorization: Bearer \(key.key)' http://127.0.0.1:\(port)/v1/metrics
-                      curl -s -H 'Authorization: Bearer \(key.key)' 'http://127.0.0.1:\(port)/v1/metrics/brand_pulse/data?from=2026-10-21&to=2026-11-19'
+                      curl -s -H 'Authorization: Bearer \(key.key)' http://127.0.0.1:\(port)/v1/dashboards
+                      curl -s -H 'Authorization: Bearer \(key.key)' 'http://127.0.0.1:\(port)/v1/dashboards/brand_pulse/data?from=2026-10-21&to=2026-11-19'
                       curl -s -H 'Authorization: Bearer \(key.key)' 'http://127.0.0.1:\(port)/v1/metrics/low_follower_viral_notes/data?from=2026-09-21&to=2026-11-19'
 
                     """)
+                fflush(nil)
             }
         }
     }

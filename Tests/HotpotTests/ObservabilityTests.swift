@@ -1,0 +1,37 @@
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import HotpotServer
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite struct ObservabilityTests {
+    @Test func prometheusMetricsCountRequests() async throws {
+        try await withTestServer { _, client in
+            try await client.execute(uri: "/healthz", method: .get) { _ in }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                let text = String(buffer: response.body)
+                #expect(text.contains("hotpot_http_requests_total"))
+                #expect(text.contains("route=\"/healthz\""))
+            }
+        }
+    }
+
+    @Test func corsPreflightForAConfiguredPortal() async throws {
+        let database = try await TestDatabase.shared()
+        let metrics = try MetricService(database: database)
+        let router = buildRouter(database: database, metrics: metrics, dashboards: try DashboardStore(database, metrics: metrics.store),
+                                 configuration: ServerConfiguration(corsOrigins: ["https://portal.example"]))
+        let app = Application(router: router, logger: TestDatabase.logger)
+        try await app.test(.router) { client in
+            let headers: HTTPFields = [.origin: "https://portal.example", .accessControlRequestMethod: "GET", .accessControlRequestHeaders: "authorization"]
+            try await client.execute(uri: "/v1/dashboards", method: .options, headers: headers) { response in
+                #expect(response.headers[.accessControlAllowOrigin] == "https://portal.example")
+                #expect(response.headers[.accessControlAllowMethods]?.contains("GET") == true)
+            }
+        }
+    }
+}

@@ -39,12 +39,8 @@ public struct DashboardStore: Sendable {
     }
 
     public func resolve(_ tenant: TenantRef, id: String) async throws -> Resolved {
-        let rows = try await database.client.query("""
-            SELECT version, source FROM hotpot_control.dashboard_versions
-            WHERE tenant_id = \(tenant.id) AND id = \(id) AND retired_at IS NULL ORDER BY version DESC LIMIT 1
-            """, logger: database.logger)
-        for try await (version, source) in rows.decode((Int, String).self) {
-            return Resolved(dashboard: try DashboardDefinition.parse(source, fileName: id), version: String(version), isBuiltin: false)
+        if let override = try await activeOverrides(tenant)[id] {
+            return Resolved(dashboard: try DashboardDefinition.parse(override.source, fileName: id), version: String(override.version), isBuiltin: false)
         }
         guard let builtin = builtins[id] else { throw HotpotError.notFound("no dashboard '\(id)'") }
         return Resolved(dashboard: builtin, version: "builtin", isBuiltin: true)
@@ -52,16 +48,26 @@ public struct DashboardStore: Sendable {
 
     public func list(_ tenant: TenantRef) async throws -> [Resolved] {
         var result = builtins.mapValues { Resolved(dashboard: $0, version: "builtin", isBuiltin: true) }
-        let rows = try await database.client.query("""
-            SELECT DISTINCT ON (id) id, version, source FROM hotpot_control.dashboard_versions
-            WHERE tenant_id = \(tenant.id) AND retired_at IS NULL ORDER BY id, version DESC
-            """, logger: database.logger)
-        for try await (id, version, source) in rows.decode((String, Int, String).self) {
-            if let dashboard = try? DashboardDefinition.parse(source, fileName: id) {
-                result[id] = Resolved(dashboard: dashboard, version: String(version), isBuiltin: false)
+        for (id, override) in try await activeOverrides(tenant) {
+            if let dashboard = try? DashboardDefinition.parse(override.source, fileName: id) {
+                result[id] = Resolved(dashboard: dashboard, version: String(override.version), isBuiltin: false)
             }
         }
         return result.values.sorted { $0.dashboard.id < $1.dashboard.id }
+    }
+
+    func activeOverrides(_ tenant: TenantRef) async throws -> [String: MetricOverride] {
+        try await database.dashboardOverrides.value(tenant.id) {
+            let rows = try await database.client.query("""
+                SELECT DISTINCT ON (id) id, version, source FROM hotpot_control.dashboard_versions
+                WHERE tenant_id = \(tenant.id) AND retired_at IS NULL ORDER BY id, version DESC
+                """, logger: database.logger)
+            var result: [String: MetricOverride] = [:]
+            for try await (id, version, source) in rows.decode((String, Int, String).self) {
+                result[id] = MetricOverride(version: version, source: source)
+            }
+            return result
+        }
     }
 
     /// Validates against the tenant's metrics (its own and the built-ins) and saves a new version.
@@ -82,6 +88,7 @@ public struct DashboardStore: Sendable {
             FROM hotpot_control.dashboard_versions WHERE tenant_id = \(tenant.id) AND id = \(id)
             RETURNING version
             """, logger: database.logger)
+        await database.dashboardOverrides.invalidate(tenant.id)
         for try await version in rows.decode(Int.self) { return version }
         throw HotpotError(.internal, "saving the dashboard returned nothing")
     }
@@ -93,6 +100,7 @@ public struct DashboardStore: Sendable {
             """, logger: database.logger)
         var found = false
         for try await _ in rows { found = true }
+        await database.dashboardOverrides.invalidate(tenant.id)
         guard found else { throw HotpotError.notFound("no dashboard '\(id)' of this tenant to retire") }
     }
 }

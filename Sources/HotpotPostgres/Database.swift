@@ -45,6 +45,14 @@ public final class HotpotDatabase: Sendable {
     public let logger: Logger
     public let embedded: EmbeddedPostgres.Running?
     public let tenantPools: TenantPools
+    /// Key hash -> principal (nil for unknown or revoked), for 5 s; revocations here clear it at once.
+    let authCache = TTLCache<String, Principal?>(ttl: .seconds(5))
+    /// Tenant -> its active metric versions (name -> (version, source)).
+    let metricOverrides = TTLCache<UUID, [String: MetricOverride]>(ttl: .seconds(5))
+    /// Tenant -> its active dashboard versions (id -> (version, source)).
+    let dashboardOverrides = TTLCache<UUID, [String: MetricOverride]>(ttl: .seconds(5))
+    /// Key prefix -> last time this process recorded its use.
+    let keyTouches = TTLCache<String, Bool>(ttl: .seconds(60))
 
     init(settings: ConnectionSettings, files: ProjectFiles, embedded: EmbeddedPostgres.Running?, configuration: HotpotConfiguration, logger: Logger) {
         self.settings = settings
@@ -188,4 +196,10 @@ extension Error {
         }
         return self
     }
+}
+
+/// A tenant's own version of a metric or dashboard.
+struct MetricOverride: Sendable {
+    var version: Int
+    var source: String
 }

@@ -43,6 +43,11 @@ public struct KeyStore: Sendable {
 
     /// The principal a key stands for, or nil for a malformed, unknown or revoked key.
     public func authenticate(_ key: String) async throws -> Principal? {
+        guard APIKeyMaterial.prefix(of: key) != nil else { return nil }
+        return try await database.authCache.value(APIKeyMaterial.hash(key)) { try await lookUp(key) }
+    }
+
+    private func lookUp(_ key: String) async throws -> Principal? {
         guard let prefix = APIKeyMaterial.prefix(of: key) else { return nil }
         let rows = try await database.client.query("""
             SELECT k.key_hash, k.role, k.revoked_at IS NOT NULL, t.id, t.slug, t.schema_name, t.role_name, t.timezone
@@ -61,6 +66,7 @@ public struct KeyStore: Sendable {
 
     /// Records use, at most once a minute per key, so authentication stays a read.
     public func touch(prefix: String) async {
+        guard await database.keyTouches.insertIfAbsent(prefix, true) else { return }
         _ = try? await database.client.query("""
             UPDATE hotpot_control.api_keys SET last_used_at = now()
             WHERE prefix = \(prefix) AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
@@ -97,6 +103,7 @@ public struct KeyStore: Sendable {
         }
         var found = false
         for try await _ in rows { found = true }
+        await database.authCache.removeAll()
         guard found else { throw HotpotError.notFound("no key with prefix '\(prefix)'") }
     }
 }

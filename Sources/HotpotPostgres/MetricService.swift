@@ -26,11 +26,13 @@ public struct MetricService: Sendable {
 
     /// `queueFor`: how long to wait for a free slot before answering 429 (dashboards queue their panels;
     /// single metric requests are told at once).
-    public func answer(_ tenant: TenantRef, name: String, version: String?, given: [String: [String]], now: Date = Date(), queueFor: Duration = .zero) async throws -> Answer {
+    /// `dataVersion`: pass it when answering several metrics for one request (a dashboard) to look it up once.
+    public func answer(_ tenant: TenantRef, name: String, version: String?, given: [String: [String]], now: Date = Date(),
+                       queueFor: Duration = .zero, dataVersion known: (version: Int64, asOf: Date?)? = nil) async throws -> Answer {
         let resolved = try await store.resolve(tenant, name: name, version: version)
         let timeZone = TimeZone(identifier: tenant.timezone) ?? .gmt
         let params = try resolved.definition.resolve(given, today: DateOnly.today(in: timeZone, now: now), timeZone: timeZone)
-        let data = try await store.dataVersion(tenant)
+        let data = if let known { known } else { try await store.dataVersion(tenant) }
         var keyParts = [tenant.id.uuidString, name, resolved.version, sha256Hex(resolved.definition.source).prefix(12).description, String(data.version)]
         keyParts += params.keys.sorted().map { "\($0)=\(Self.canonical(params[$0]!))" }
         // Answers that depend on the clock are also keyed by the minute they were computed in.

@@ -43,30 +43,43 @@ public struct MetricStore: Sendable {
             return Resolved(definition: builtin, version: "builtin", isBuiltin: true)
         }
         if let version, Int(version) == nil { throw HotpotError.invalidParameter("version", "must be a version number or 'builtin'") }
-        let rows = try await database.client.query("""
-            SELECT version, source FROM hotpot_control.metric_versions
-            WHERE tenant_id = \(tenant.id) AND name = \(name)
-              AND (\(version.flatMap(Int.init))::int IS NULL AND retired_at IS NULL OR version = \(version.flatMap(Int.init)))
-            ORDER BY version DESC LIMIT 1
-            """, logger: database.logger)
-        for try await (number, source) in rows.decode((Int, String).self) {
-            return Resolved(definition: try MetricDefinition.parse(source, fileName: name), version: String(number), isBuiltin: false)
+        if let version, let number = Int(version) {
+            let rows = try await database.client.query("""
+                SELECT source FROM hotpot_control.metric_versions WHERE tenant_id = \(tenant.id) AND name = \(name) AND version = \(number)
+                """, logger: database.logger)
+            for try await source in rows.decode(String.self) {
+                return Resolved(definition: try MetricDefinition.parse(source, fileName: name), version: version, isBuiltin: false)
+            }
+            throw HotpotError.notFound("metric '\(name)' has no version \(version)")
         }
-        if version != nil { throw HotpotError.notFound("metric '\(name)' has no version \(version!)") }
+        if let override = try await activeOverrides(tenant)[name] {
+            return Resolved(definition: try MetricDefinition.parse(override.source, fileName: name), version: String(override.version), isBuiltin: false)
+        }
         guard let builtin = builtins[name] else { throw HotpotError.notFound("no metric '\(name)'") }
         return Resolved(definition: builtin, version: "builtin", isBuiltin: true)
+    }
+
+    /// The tenant's active metric versions, cached briefly (they are read for every panel).
+    func activeOverrides(_ tenant: TenantRef) async throws -> [String: MetricOverride] {
+        try await database.metricOverrides.value(tenant.id) {
+            let rows = try await database.client.query("""
+                SELECT DISTINCT ON (name) name, version, source FROM hotpot_control.metric_versions
+                WHERE tenant_id = \(tenant.id) AND retired_at IS NULL ORDER BY name, version DESC
+                """, logger: database.logger)
+            var result: [String: MetricOverride] = [:]
+            for try await (name, version, source) in rows.decode((String, Int, String).self) {
+                result[name] = MetricOverride(version: version, source: source)
+            }
+            return result
+        }
     }
 
     /// Every metric the tenant can run.
     public func catalog(_ tenant: TenantRef) async throws -> [Resolved] {
         var result = builtins.mapValues { Resolved(definition: $0, version: "builtin", isBuiltin: true) }
-        let rows = try await database.client.query("""
-            SELECT DISTINCT ON (name) name, version, source FROM hotpot_control.metric_versions
-            WHERE tenant_id = \(tenant.id) AND retired_at IS NULL ORDER BY name, version DESC
-            """, logger: database.logger)
-        for try await (name, version, source) in rows.decode((String, Int, String).self) {
-            if let definition = try? MetricDefinition.parse(source, fileName: name) {
-                result[name] = Resolved(definition: definition, version: String(version), isBuiltin: false)
+        for (name, override) in try await activeOverrides(tenant) {
+            if let definition = try? MetricDefinition.parse(override.source, fileName: name) {
+                result[name] = Resolved(definition: definition, version: String(override.version), isBuiltin: false)
             }
         }
         return result.values.sorted { $0.definition.name < $1.definition.name }
@@ -92,6 +105,7 @@ public struct MetricStore: Sendable {
             FROM hotpot_control.metric_versions WHERE tenant_id = \(tenant.id) AND name = \(name)
             RETURNING version, created_at
             """, logger: database.logger)
+        await database.metricOverrides.invalidate(tenant.id)
         for try await (version, created) in rows.decode((Int, Date).self) {
             return VersionInfo(version: version, createdAt: created, retiredAt: nil)
         }
@@ -118,6 +132,7 @@ public struct MetricStore: Sendable {
             """, logger: database.logger)
         var found = false
         for try await _ in rows { found = true }
+        await database.metricOverrides.invalidate(tenant.id)
         guard found else { throw HotpotError.notFound("no metric '\(name)' of this tenant to retire") }
     }
 

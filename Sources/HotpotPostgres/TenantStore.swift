@@ -122,6 +122,7 @@ public struct TenantStore: Sendable {
             try await connection.query(PostgresQuery(unsafeSQL: "DROP ROLE \(role)"), logger: logger)
             try await connection.query("DELETE FROM hotpot_control.tenants WHERE id = \(tenant.ref.id)", logger: logger)
         }
+        await database.authCache.removeAll()
     }
 
     func tenantPasswordSecret(on connection: PostgresConnection) async throws -> String {

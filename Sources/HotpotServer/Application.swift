@@ -2,6 +2,7 @@ import Foundation
 import HotpotCore
 import HotpotPostgres
 import Hummingbird
+import NIOCore
 import Logging
 import ServiceLifecycle
 
@@ -39,6 +40,7 @@ public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashbo
     }
     HealthController(database: database).register(on: router)
     Observability.register(on: router)
+    registerOpenAPI(on: router, file: database.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("docs/openapi.json"))
     let v1 = router.group("v1").add(middleware: AuthMiddleware(keys: KeyStore(database), adminKey: configuration.adminKey))
     TenantController(database: database).register(on: v1)
     ImportController(database: database, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
@@ -103,5 +105,14 @@ struct ScheduleService: Service {
                 try? await Task.sleep(for: .seconds(5))
             }
         }
+    }
+}
+
+/// `GET /openapi.json`: the API's OpenAPI 3.1 document (docs/openapi.json), read once at start-up.
+func registerOpenAPI(on router: Router<AppRequestContext>, file: URL) {
+    let document = (try? Data(contentsOf: file)) ?? Data()
+    router.get("openapi.json") { _, _ -> Response in
+        guard !document.isEmpty else { throw HotpotError.notFound("the OpenAPI document is not installed next to sql/ (docs/openapi.json)") }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
     }
 }

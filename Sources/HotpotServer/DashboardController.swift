@@ -88,7 +88,7 @@ struct DashboardController {
                     group.addTask {
                         do {
                             let answer = try await metrics.answer(tenant, name: panel.metric, version: panel.version,
-                                                                  given: dashboard.metricValues(for: panel, filters: filters), queueFor: .seconds(10))
+                                                                  given: dashboard.metricValues(for: panel, filters: filters), queueFor: .seconds(10), dataVersion: data)
                             return (index, PanelData(id: panel.id, metric: panel.metric, columns: answer.result.columns, rows: answer.result.rows, meta: answer.result.meta), answer.key)
                         } catch {
                             // A failing panel reports its own error; the others still answer.

@@ -1,0 +1,42 @@
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import HotpotServer
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite struct OpenAPITests {
+    static var documentURL: URL { TestDatabase.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("docs/openapi.json") }
+
+    /// Every route the server registers is in the document, and the document has no route the server lacks.
+    @Test func documentCoversEveryRoute() async throws {
+        let database = try await TestDatabase.shared()
+        let metrics = try MetricService(database: database)
+        let router = buildRouter(database: database, metrics: metrics, dashboards: try DashboardStore(database, metrics: metrics.store), configuration: ServerConfiguration())
+        let registered = Set(router.routes.map { route -> String in
+            let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+            return "\(route.method.rawValue.uppercased()) /\(path)"
+        })
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.documentURL)) as? [String: Any]
+        let paths = try #require(json?["paths"] as? [String: [String: Any]])
+        var documented = Set<String>()
+        for (path, operations) in paths {
+            for method in operations.keys where ["get", "post", "put", "delete", "patch"].contains(method) {
+                documented.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        #expect(registered.subtracting(documented).isEmpty, "undocumented: \(registered.subtracting(documented).sorted())")
+        #expect(documented.subtracting(registered).isEmpty, "documented but not served: \(documented.subtracting(registered).sorted())")
+        #expect(json?["openapi"] as? String == "3.1.0")
+    }
+
+    @Test func servedAtOpenAPIJSON() async throws {
+        try await withTestServer { _, client in
+            try await client.execute(uri: "/openapi.json", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("\"openapi\""))
+            }
+        }
+    }
+}

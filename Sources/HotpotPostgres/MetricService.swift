@@ -64,7 +64,7 @@ public struct MetricService: Sendable {
         return Answer(result: MetricResult(columns: output.columns, rows: output.rows, meta: meta), key: key)
     }
 
-    static func canonical(_ value: ResolvedValue) -> String {
+    public static func canonical(_ value: ResolvedValue) -> String {
         switch value {
         case .null: "\u{0}"
         case .scalar(let text): "s:" + text

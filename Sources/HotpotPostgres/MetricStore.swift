@@ -59,6 +59,11 @@ public struct MetricStore: Sendable {
         return Resolved(definition: builtin, version: "builtin", isBuiltin: true)
     }
 
+    /// Changes whenever the tenant saves or retires a metric: part of keys for answers built from several.
+    public func overridesFingerprint(_ tenant: TenantRef) async throws -> String {
+        try await activeOverrides(tenant).map { "\($0.key)@\($0.value.version)" }.sorted().joined(separator: ",")
+    }
+
     /// The tenant's active metric versions, cached briefly (they are read for every panel).
     func activeOverrides(_ tenant: TenantRef) async throws -> [String: MetricOverride] {
         try await database.metricOverrides.value(tenant.id) {

@@ -19,6 +19,12 @@ public actor TTLCache<Key: Hashable & Sendable, Value: Sendable> {
         return value
     }
 
+    /// The live entry for `key`, if any.
+    public func lookup(_ key: Key) -> Value? {
+        guard let entry = entries[key], entry.expires > ContinuousClock.now else { return nil }
+        return entry.value
+    }
+
     /// Stores `value` unless a live entry exists; true when it stored (the key was absent or expired).
     public func insertIfAbsent(_ key: Key, _ value: Value) -> Bool {
         let now = ContinuousClock.now

@@ -10,6 +10,14 @@ import NIOCore
 struct DashboardController {
     let dashboards: DashboardStore
     let metrics: MetricService
+    /// Whole encoded answers by (tenant, dashboard version, filters, data version, minute): a repeated
+    /// request skips re-encoding every panel. Keys hold the data version, so an import retires them.
+    let responses = TTLCache<String, CachedResponse>(ttl: .seconds(60), capacity: 500)
+
+    struct CachedResponse: Sendable {
+        var etag: String
+        var body: Data
+    }
     /// Panels of one request run at most this many at a time (below the tenant's query cap).
     let panelConcurrency = 3
 
@@ -80,36 +88,21 @@ struct DashboardController {
             }
 
             let data = try await metrics.store.dataVersion(tenant)
-            let results = await withTaskGroup(of: (Int, PanelData, String).self) { group in
-                var collected: [(Int, PanelData, String)] = []
-                var next = 0
-                func add(_ index: Int) {
-                    let panel = dashboard.panels[index]
-                    group.addTask {
-                        do {
-                            let answer = try await metrics.answer(tenant, name: panel.metric, version: panel.version,
-                                                                  given: dashboard.metricValues(for: panel, filters: filters), queueFor: .seconds(10), dataVersion: data)
-                            return (index, PanelData(id: panel.id, metric: panel.metric, columns: answer.result.columns, rows: answer.result.rows, meta: answer.result.meta), answer.key)
-                        } catch {
-                            // A failing panel reports its own error; the others still answer.
-                            let mapped = HotpotError.from(error)
-                            context.logger.warning("dashboard panel failed", metadata: ["panel": .string(panel.id), "error": .string(String(reflecting: error))])
-                            return (index, PanelData(id: panel.id, metric: panel.metric, error: ErrorBody(code: mapped.code.rawValue, message: mapped.message)), "error:\(mapped.message)")
-                        }
-                    }
-                }
-                while next < min(panelConcurrency, dashboard.panels.count) { add(next); next += 1 }
-                for await result in group {
-                    collected.append(result)
-                    if next < dashboard.panels.count { add(next); next += 1 }
-                }
-                return collected.sorted { $0.0 < $1.0 }
+            var keyParts = [tenant.id.uuidString, dashboard.id, resolved.version, String(data.version), try await metrics.store.overridesFingerprint(tenant)]
+            keyParts += filters.keys.sorted().map { "\($0)=\(MetricService.canonical(filters[$0]!))" }
+            // Clock-dependent panels make an answer valid for the current minute only.
+            keyParts.append("minute=\(Int(Date().timeIntervalSince1970 / 60))")
+            let responseKey = sha256Hex(keyParts.joined(separator: "\u{1F}"))
+            let answer: CachedResponse
+            if let cached = await responses.lookup(responseKey) {
+                answer = cached
+            } else {
+                let (computed, complete) = try await compute(dashboard: dashboard, version: resolved.version, tenant: tenant, filters: filters, data: data, context: context)
+                // An answer with a failed panel is served but not kept: the next request tries again.
+                if complete { _ = await responses.insertIfAbsent(responseKey, computed) }
+                answer = computed
             }
-            let body = DashboardData(
-                dashboard: dashboard.id, version: resolved.version, filters: filters.mapValues(ResolvedJSON.init),
-                dataVersion: data.version, asOf: data.asOf, panels: results.map(\.1))
-            let etag = sha256Hex(results.map(\.2).joined(separator: "|") + resolved.version)
-            return try MetricController.respond(body, etag: etag, csv: nil, request: request, context: context, fileName: dashboard.id)
+            return try MetricController.respond(RawJSON(data: answer.body), etag: answer.etag, csv: nil, request: request, context: context, fileName: dashboard.id)
         }
         group.put("dashboards/:id") { request, context -> EditedResponse<Saved> in
             let tenant = try context.tenant(requiring: .analyst)
@@ -127,6 +120,48 @@ struct DashboardController {
             return Response(status: .noContent)
         }
     }
+}
+
+extension DashboardController {
+    /// Runs every panel (a few at a time) and encodes the answer; `complete` is false if a panel failed.
+    func compute(dashboard: DashboardDefinition, version: String, tenant: TenantRef, filters: [String: ResolvedValue],
+                 data: (version: Int64, asOf: Date?), context: AppRequestContext) async throws -> (CachedResponse, complete: Bool) {
+        let results = await withTaskGroup(of: (Int, PanelData, String).self) { group in
+            var collected: [(Int, PanelData, String)] = []
+            var next = 0
+            func add(_ index: Int) {
+                let panel = dashboard.panels[index]
+                group.addTask {
+                    do {
+                        let answer = try await metrics.answer(tenant, name: panel.metric, version: panel.version,
+                                                              given: dashboard.metricValues(for: panel, filters: filters), queueFor: .seconds(10), dataVersion: data)
+                        return (index, PanelData(id: panel.id, metric: panel.metric, columns: answer.result.columns, rows: answer.result.rows, meta: answer.result.meta), answer.key)
+                    } catch {
+                        // A failing panel reports its own error; the others still answer.
+                        let mapped = HotpotError.from(error)
+                        context.logger.warning("dashboard panel failed", metadata: ["panel": .string(panel.id), "error": .string(String(reflecting: error))])
+                        return (index, PanelData(id: panel.id, metric: panel.metric, error: ErrorBody(code: mapped.code.rawValue, message: mapped.message)), "error:\(mapped.message)")
+                    }
+                }
+            }
+            while next < min(panelConcurrency, dashboard.panels.count) { add(next); next += 1 }
+            for await result in group {
+                collected.append(result)
+                if next < dashboard.panels.count { add(next); next += 1 }
+            }
+            return collected.sorted { $0.0 < $1.0 }
+        }
+        let body = DashboardData(
+            dashboard: dashboard.id, version: version, filters: filters.mapValues(ResolvedJSON.init),
+            dataVersion: data.version, asOf: data.asOf, panels: results.map(\.1))
+        let etag = sha256Hex(results.map(\.2).joined(separator: "|") + version)
+        return (CachedResponse(etag: etag, body: try apiJSONEncoder.encode(body)), !results.contains { $0.2.hasPrefix("error:") })
+    }
+}
+
+/// JSON encoded ahead of time, passed through `MetricController.respond` as is.
+struct RawJSON: Encodable, Sendable {
+    var data: Data
 }
 
 extension DashboardDefinition: ResponseEncodable {}

@@ -104,7 +104,7 @@ struct MetricController {
             return Response(status: .ok, headers: [.eTag: etag, .contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(fileName).csv\""],
                             body: .init(byteBuffer: ByteBuffer(string: csv)))
         }
-        let data = try apiJSONEncoder.encode(result)
+        let data = try (result as? RawJSON)?.data ?? apiJSONEncoder.encode(result)
         return Response(status: .ok, headers: [.eTag: etag, .contentType: "application/json; charset=utf-8", .cacheControl: "private, no-cache"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

@@ -193,24 +193,7 @@ public struct DashboardDefinition: Sendable, Equatable, Encodable {
 
     /// Resolves request values for the dashboard's filters, then each panel's metric parameters.
     public func resolveFilters(_ given: [String: [String]], today: DateOnly, timeZone: TimeZone) throws(HotpotError) -> [String: ResolvedValue] {
-        let reserved: Set<String> = ["format", "panel"]
-        for key in given.keys where !reserved.contains(key) && !filters.contains(where: { $0.spec.name == key }) {
-            throw HotpotError.invalidParameter(key, "is not a filter of dashboard \(id) (filters: \(filters.map(\.spec.name).joined(separator: ", ")))")
-        }
-        var resolved: [String: ResolvedValue] = [:]
-        for filter in filters {
-            let spec = filter.spec
-            if let values = given[spec.name], !(values.count == 1 && values[0].isEmpty && spec.optional) {
-                resolved[spec.name] = try spec.resolve(values, today: today, timeZone: timeZone)
-            } else if let defaultValue = spec.defaultValue {
-                resolved[spec.name] = try spec.resolve(defaultValue, today: today, timeZone: timeZone)
-            } else if spec.optional {
-                resolved[spec.name] = .null
-            } else {
-                throw HotpotError.invalidParameter(spec.name, "is required")
-            }
-        }
-        return resolved
+        try ParameterSpec.resolveAll(filters.map(\.spec), given: given, reserved: ["format", "panel"], owner: "a filter of dashboard \(id)", today: today, timeZone: timeZone)
     }
 
     /// A panel's metric request values, from resolved filter values and constants (NULL filters are left

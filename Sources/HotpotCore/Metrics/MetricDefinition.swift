@@ -135,23 +135,7 @@ extension MetricDefinition {
     /// Resolves request values (`name -> values`) against the declared parameters: unknown names,
     /// missing required values and ill-typed values are errors naming the parameter.
     public func resolve(_ given: [String: [String]], today: DateOnly, timeZone: TimeZone) throws(HotpotError) -> [String: ResolvedValue] {
-        for key in given.keys where !Self.reservedKeys.contains(key) && parameter(key) == nil {
-            let known = params.map(\.name).joined(separator: ", ")
-            throw HotpotError.invalidParameter(key, "is not a parameter of \(name)" + (known.isEmpty ? " (it takes none)" : " (it takes: \(known))"))
-        }
-        var resolved: [String: ResolvedValue] = [:]
-        for spec in params {
-            if let values = given[spec.name], !(values.count == 1 && values[0].isEmpty && spec.optional) {
-                resolved[spec.name] = try spec.resolve(values, today: today, timeZone: timeZone)
-            } else if let defaultValue = spec.defaultValue {
-                resolved[spec.name] = try spec.resolve(defaultValue, today: today, timeZone: timeZone)
-            } else if spec.optional {
-                resolved[spec.name] = .null
-            } else {
-                throw HotpotError.invalidParameter(spec.name, "is required")
-            }
-        }
-        return resolved
+        try ParameterSpec.resolveAll(params, given: given, reserved: Self.reservedKeys, owner: "a parameter of \(name)", today: today, timeZone: timeZone)
     }
 }
 

@@ -90,6 +90,29 @@ public struct ParameterSpec: Sendable, Equatable, Codable {
         return .scalar(try check(value.trimmingWhitespace(), today: today, timeZone: timeZone))
     }
 
+    /// Resolves request values against a list of specs (a metric's parameters, a dashboard's filters):
+    /// unknown names, missing required values and ill-typed values are errors naming the parameter.
+    public static func resolveAll(_ specs: [ParameterSpec], given: [String: [String]], reserved: Set<String>, owner: String,
+                                  today: DateOnly, timeZone: TimeZone) throws(HotpotError) -> [String: ResolvedValue] {
+        for key in given.keys where !reserved.contains(key) && !specs.contains(where: { $0.name == key }) {
+            let known = specs.map(\.name).joined(separator: ", ")
+            throw HotpotError.invalidParameter(key, "is not \(owner)" + (known.isEmpty ? " (there are none)" : " (expected: \(known))"))
+        }
+        var resolved: [String: ResolvedValue] = [:]
+        for spec in specs {
+            if let values = given[spec.name], !(values.count == 1 && values[0].isEmpty && spec.optional) {
+                resolved[spec.name] = try spec.resolve(values, today: today, timeZone: timeZone)
+            } else if let defaultValue = spec.defaultValue {
+                resolved[spec.name] = try spec.resolve(defaultValue, today: today, timeZone: timeZone)
+            } else if spec.optional {
+                resolved[spec.name] = .null
+            } else {
+                throw HotpotError.invalidParameter(spec.name, "is required")
+            }
+        }
+        return resolved
+    }
+
     private func check(_ value: String, today: DateOnly, timeZone: TimeZone) throws(HotpotError) -> String {
         let normalized: String
         switch type {

@@ -41,7 +41,7 @@ public struct TenantStore: Sendable {
                 for try await _ in zones { known = true }
                 guard known else { throw HotpotError(.invalidInput, "unknown time zone '\(timezone)' (use an IANA name such as Asia/Shanghai)") }
 
-                let password = try await tenantPasswordSecret(on: connection)
+                let password = try await database.tenantPasswordSecret(on: connection)
                 let role = quoteIdentifier(ref.role), schema = quoteIdentifier(ref.schema)
                 try await connection.query(PostgresQuery(unsafeSQL: """
                     CREATE ROLE \(role) LOGIN NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
@@ -125,9 +125,6 @@ public struct TenantStore: Sendable {
         await database.authCache.removeAll()
     }
 
-    func tenantPasswordSecret(on connection: PostgresConnection) async throws -> String {
-        try await database.tenantPasswordSecret(on: connection)
-    }
 }
 
 extension HotpotDatabase {

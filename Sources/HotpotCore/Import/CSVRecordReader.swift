@@ -60,14 +60,9 @@ public struct CSVRecordReader: RecordReader {
                 case 0x2C:  // ,
                     endField()
                 case 0x0A:
-                    try endRecord(emit: emit)
-                    line += 1
-                    recordLine = line
+                    try endLine(afterCR: false, emit: emit)
                 case 0x0D:
-                    try endRecord(emit: emit)
-                    line += 1
-                    recordLine = line
-                    state = .afterCR
+                    try endLine(afterCR: true, emit: emit)
                 default:
                     append(byte)
                     state = .unquoted
@@ -78,15 +73,9 @@ public struct CSVRecordReader: RecordReader {
                     endField()
                     state = .fieldStart
                 case 0x0A:
-                    try endRecord(emit: emit)
-                    line += 1
-                    recordLine = line
-                    state = .fieldStart
+                    try endLine(afterCR: false, emit: emit)
                 case 0x0D:
-                    try endRecord(emit: emit)
-                    line += 1
-                    recordLine = line
-                    state = .afterCR
+                    try endLine(afterCR: true, emit: emit)
                 case 0x22:
                     if recordProblem == nil { recordProblem = "a quote inside an unquoted field (quote the whole field and double inner quotes)" }
                     append(byte)
@@ -109,15 +98,9 @@ public struct CSVRecordReader: RecordReader {
                     endField()
                     state = .fieldStart
                 case 0x0A:
-                    try endRecord(emit: emit)
-                    line += 1
-                    recordLine = line
-                    state = .fieldStart
+                    try endLine(afterCR: false, emit: emit)
                 case 0x0D:
-                    try endRecord(emit: emit)
-                    line += 1
-                    recordLine = line
-                    state = .afterCR
+                    try endLine(afterCR: true, emit: emit)
                 default:
                     if recordProblem == nil { recordProblem = "unexpected character after a closing quote" }
                     append(byte)
@@ -145,6 +128,14 @@ public struct CSVRecordReader: RecordReader {
     }
 
     private var recordBytesWereBlank = true
+
+    /// A line end outside quotes ends the record; after CR, a following LF belongs to it.
+    private mutating func endLine(afterCR: Bool, emit: (RawRecord) throws -> Void) throws {
+        try endRecord(emit: emit)
+        line += 1
+        recordLine = line
+        state = afterCR ? .afterCR : .fieldStart
+    }
 
     @inline(__always)
     private mutating func append(_ byte: UInt8) {

@@ -47,6 +47,8 @@ public struct HotpotError: Error, Sendable, Equatable, CustomStringConvertible {
         HotpotError(.badRequest, message, details: details)
     }
     public static func notFound(_ message: String) -> HotpotError { HotpotError(.notFound, message) }
+    public static let databaseUnreachable = HotpotError(.unavailable, "the database is unreachable; try again shortly")
+
     public static func conflict(_ message: String) -> HotpotError { HotpotError(.conflict, message) }
     public static func configuration(_ message: String) -> HotpotError { HotpotError(.configuration, message) }
     public static func invalidParameter(_ name: String, _ reason: String) -> HotpotError {

@@ -70,8 +70,9 @@ public struct DashboardStore: Sendable {
         }
     }
 
-    /// Validates against the tenant's metrics (its own and the built-ins) and saves a new version.
-    public func save(_ tenant: TenantRef, id: String, source: String) async throws -> Int {
+    /// Validates against the tenant's metrics (its own and the built-ins) and saves a new version;
+    /// with `expectedVersion`, only if that is still the newest (see `SourceVersions.append`).
+    public func save(_ tenant: TenantRef, id: String, source: String, expectedVersion: Int? = nil) async throws -> Int {
         let dashboard = try DashboardDefinition.parse(source, fileName: id)
         guard dashboard.id == id else { throw HotpotError(.invalidInput, "the dashboard's id '\(dashboard.id)' does not match the URL's '\(id)'") }
         var definitions: [String: MetricDefinition] = [:]
@@ -82,15 +83,9 @@ public struct DashboardStore: Sendable {
             }
         }
         try dashboard.validate { name, version in definitions[name + "@" + (version ?? "")] }
-        let rows = try await database.client.query("""
-            INSERT INTO hotpot_control.dashboard_versions (tenant_id, id, version, source)
-            SELECT \(tenant.id), \(id), coalesce(max(version), 0) + 1, \(source)
-            FROM hotpot_control.dashboard_versions WHERE tenant_id = \(tenant.id) AND id = \(id)
-            RETURNING version
-            """, logger: database.logger)
+        let saved = try await SourceVersions.dashboards.append(database, tenant: tenant, key: id, source: source, expected: expectedVersion)
         await database.dashboardOverrides.invalidate(tenant.id)
-        for try await version in rows.decode(Int.self) { return version }
-        throw HotpotError(.internal, "saving the dashboard returned nothing")
+        return saved.version
     }
 
     public func retire(_ tenant: TenantRef, id: String) async throws {

@@ -2,6 +2,7 @@ import Foundation
 import HotpotCore
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// How Hotpot finds its database and files; filled from the environment and flags by the executable,
 /// built directly by tests.
@@ -51,6 +52,10 @@ public final class HotpotDatabase: Sendable {
     let metricOverrides = TTLCache<UUID, [String: MetricOverride]>(ttl: .seconds(5))
     /// Tenant -> its active dashboard versions (id -> (version, source)).
     let dashboardOverrides = TTLCache<UUID, [String: MetricOverride]>(ttl: .seconds(5))
+    /// Tenant -> data version, trusted while `listenForChanges` runs.
+    let dataVersions = DataVersionCache()
+    /// Set by the change listener when it cannot connect (see `isKnownUnreachable`).
+    let unreachable = Atomic<Bool>(false)
     /// Key prefix -> last time this process recorded its use.
     let keyTouches = TTLCache<String, Bool>(ttl: .seconds(60))
 
@@ -80,17 +85,22 @@ public final class HotpotDatabase: Sendable {
     /// One direct connection attempt, so a wrong address or password fails now with PostgreSQL's own
     /// reason, instead of a pool retrying in the background forever.
     static func probe(_ settings: ConnectionSettings, logger: Logger) async throws {
-        var connectionConfiguration = PostgresConnection.Configuration(
-            host: settings.host, port: settings.port, username: settings.username, password: settings.password,
-            database: settings.database, tls: settings.requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable)
-        connectionConfiguration.options.connectTimeout = .seconds(10)
         do {
-            let connection = try await PostgresConnection.connect(configuration: connectionConfiguration, id: 0, logger: logger)
-            try await connection.close()
+            try await connectDirectly(settings, logger: logger).close()
         } catch {
             let reason = (error as? PSQLError)?.serverInfo?[.message] ?? "\(String(reflecting: error))"
             throw HotpotError(.unavailable, "cannot connect to PostgreSQL at \(settings.host):\(settings.port) as \(settings.username): \(reason)")
         }
+    }
+
+    /// A connection outside the pools: it fails at once when the server is down, where a pool queues
+    /// requests and retries for up to a minute.
+    static func connectDirectly(_ settings: ConnectionSettings, logger: Logger) async throws -> PostgresConnection {
+        var connectionConfiguration = PostgresConnection.Configuration(
+            host: settings.host, port: settings.port, username: settings.username, password: settings.password,
+            database: settings.database, tls: settings.requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable)
+        connectionConfiguration.options.connectTimeout = .seconds(10)
+        return try await PostgresConnection.connect(configuration: connectionConfiguration, id: 0, logger: logger)
     }
 
     static func ensureDatabaseExists(_ settings: ConnectionSettings, logger: Logger) async throws {

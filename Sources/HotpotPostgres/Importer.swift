@@ -169,7 +169,11 @@ public struct Importer: Sendable {
                     throw error
                 }
             }
-            if let committed { return committed }
+            if let committed {
+                // Readers in this process see the import at once, without waiting for its notification.
+                await database.dataVersions.changed(tenant.id)
+                return committed
+            }
             return try await recordUncommitted(request, finish(.duplicate, error: "this content was already imported for this tenant and kind (use force to import it again)"), rejects: [], started: started)
         } catch is TooManyRejects {
             summary.rowsRead = max(summary.rowsRead, rejects.count)

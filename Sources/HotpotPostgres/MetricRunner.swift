@@ -93,9 +93,7 @@ public struct MetricRunner: Sendable {
                 location = " (line \(line), column \(column) of the query)"
             }
         }
-        if state == "08006" || state.hasPrefix("08") || state == "57P01" {
-            return HotpotError(.unavailable, "the database is unreachable; try again shortly")
-        }
+        if state.hasPrefix("08") || state == "57P01" { return HotpotError.databaseUnreachable }
         return HotpotError(.badRequest, "\(metric.name): \(message)\(location)", details: details)
     }
 

@@ -132,6 +132,7 @@ public actor ResultCache {
 
     public var hitRatio: Double { hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses) }
     public var bytesUsed: Int { usedBytes }
+    public var entryCount: Int { entries.count }
 }
 
 /// Caps concurrent metric queries per tenant and overall; over a cap the caller is told no at once.

@@ -96,25 +96,18 @@ public struct MetricStore: Sendable {
         public var retiredAt: Date?
     }
 
-    /// Validates (parse, then a dry run with default parameters in the sandbox) and saves a new version.
-    public func save(_ tenant: TenantRef, name: String, source: String) async throws -> VersionInfo {
+    /// Validates (parse, then a dry run with default parameters in the sandbox) and saves a new version;
+    /// with `expectedVersion`, only if that is still the newest (see `SourceVersions.append`).
+    public func save(_ tenant: TenantRef, name: String, source: String, expectedVersion: Int? = nil) async throws -> VersionInfo {
         let definition = try MetricDefinition.parse(source, fileName: name)
         guard definition.name == name else {
             throw HotpotError(.invalidInput, "the file's name '\(definition.name)' does not match the URL's '\(name)'")
         }
         let params = try definition.resolve([:], today: DateOnly.today(in: TimeZone(identifier: tenant.timezone) ?? .gmt), timeZone: TimeZone(identifier: tenant.timezone) ?? .gmt)
         _ = try await MetricRunner(database, timeout: .seconds(10)).run(definition, params: params, tenant: tenant, rowCap: 1)
-        let rows = try await database.client.query("""
-            INSERT INTO hotpot_control.metric_versions (tenant_id, name, version, source)
-            SELECT \(tenant.id), \(name), coalesce(max(version), 0) + 1, \(source)
-            FROM hotpot_control.metric_versions WHERE tenant_id = \(tenant.id) AND name = \(name)
-            RETURNING version, created_at
-            """, logger: database.logger)
+        let saved = try await SourceVersions.metrics.append(database, tenant: tenant, key: name, source: source, expected: expectedVersion)
         await database.metricOverrides.invalidate(tenant.id)
-        for try await (version, created) in rows.decode((Int, Date).self) {
-            return VersionInfo(version: version, createdAt: created, retiredAt: nil)
-        }
-        throw HotpotError(.internal, "saving the metric returned nothing")
+        return VersionInfo(version: saved.version, createdAt: saved.createdAt, retiredAt: nil)
     }
 
     public func versions(_ tenant: TenantRef, name: String) async throws -> [VersionInfo] {
@@ -143,8 +136,12 @@ public struct MetricStore: Sendable {
 
     /// The tenant's data version and newest event time; cached results are keyed by the version.
     public func dataVersion(_ tenant: TenantRef) async throws -> (version: Int64, asOf: Date?) {
-        let rows = try await database.client.query("SELECT version, as_of FROM hotpot_control.data_versions WHERE tenant_id = \(tenant.id)", logger: database.logger)
-        for try await (version, asOf) in rows.decode((Int64, Date?).self) { return (version, asOf) }
-        return (0, nil)
+        let database = self.database
+        let known = try await database.dataVersions.value(tenant.id) {
+            let rows = try await database.client.query("SELECT version, as_of FROM hotpot_control.data_versions WHERE tenant_id = \(tenant.id)", logger: database.logger)
+            for try await (version, asOf) in rows.decode((Int64, Date?).self) { return DataVersion(version: version, asOf: asOf) }
+            return DataVersion(version: 0, asOf: nil)
+        }
+        return (known.version, known.asOf)
     }
 }

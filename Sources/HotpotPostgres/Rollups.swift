@@ -24,6 +24,7 @@ public struct Rollups: Sendable {
             try await connection.query("DROP VIEW rollup_source", logger: logger)
             try await connection.query("UPDATE hotpot_control.data_versions SET version = version + 1, updated_at = now() WHERE tenant_id = \(tenant.id)", logger: logger)
         }
+        await database.dataVersions.changed(tenant.id)
     }
 }
 

@@ -35,6 +35,8 @@ public actor TenantPools {
 
     /// How many tenant pools are open right now.
     public var openPoolCount: Int { pools.count }
+    /// Connections of tenant pools lent out right now (running tenant SQL).
+    public var connectionsInUse: Int { inUse.values.reduce(0, +) }
 
     private func checkout(_ tenant: TenantRef, loadSecret: () async throws -> String) async throws -> PostgresClient {
         if secret == nil { secret = try await loadSecret() }

@@ -35,13 +35,13 @@ public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashbo
         let origin: CORSMiddleware<AppRequestContext>.AllowOriginExtended =
             configuration.corsOrigins.contains("*") ? .all : .custom(configuration.corsOrigins[0])
         router.add(middleware: CORSMiddleware(
-            allowOrigin: origin, allowHeaders: [.accept, .authorization, .contentType, .origin, .ifNoneMatch],
+            allowOrigin: origin, allowHeaders: [.accept, .authorization, .contentType, .origin, .ifNoneMatch, .ifMatch],
             allowMethods: [.get, .post, .put, .delete, .head, .options], exposedHeaders: ["ETag", "X-Request-Id", "Retry-After"], maxAge: .seconds(600)))
     }
     HealthController(database: database).register(on: router)
-    Observability.register(on: router)
+    Observability.register(on: router, database: database, metrics: metrics)
     registerOpenAPI(on: router, file: database.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("docs/openapi.json"))
-    let v1 = router.group("v1").add(middleware: AuthMiddleware(keys: KeyStore(database), adminKey: configuration.adminKey))
+    let v1 = router.group("v1").add(middleware: AuthMiddleware(database: database, adminKey: configuration.adminKey))
     TenantController(database: database).register(on: v1)
     ImportController(database: database, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
     MetricController(metrics: metrics).register(on: v1)
@@ -64,7 +64,8 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hotpot"),
         logger: logger
     )
-    app.addServices(database.client, TenantPoolSweeper(pools: database.tenantPools), ScheduleService(database: database, logger: logger))
+    app.addServices(database.client, TenantPoolSweeper(pools: database.tenantPools), ChangeListenerService(database: database),
+                    ScheduleService(database: database, logger: logger))
     app.beforeServerStarts {
         try await Migrator(database).migrate()
         try await prepare?(database)
@@ -78,6 +79,20 @@ struct TenantPoolSweeper: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await pools.runSweeper()
+        }
+    }
+}
+
+/// Keeps in-memory data versions and override caches current from NOTIFY while the server runs.
+struct ChangeListenerService: Service {
+    let database: HotpotDatabase
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            // The triggers that notify arrive with migration 0008, run before the server listens.
+            while !Task.isCancelled, (try? await Migrator(database).isCurrent()) != true {
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            await database.listenForChanges()
         }
     }
 }

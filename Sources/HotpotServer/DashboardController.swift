@@ -112,7 +112,8 @@ struct DashboardController {
             guard let source = body.readString(length: body.readableBytes), !source.isEmpty else {
                 throw HotpotError.badRequest("the body must be the dashboard as YAML or JSON")
             }
-            return EditedResponse(status: .created, response: Saved(id: id, version: try await dashboards.save(tenant, id: id, source: source)))
+            return EditedResponse(status: .created, response: Saved(id: id, version: try await dashboards.save(
+                tenant, id: id, source: source, expectedVersion: try MetricController.expectedVersion(request))))
         }
         group.delete("dashboards/:id") { _, context -> Response in
             let tenant = try context.tenant(requiring: .analyst)

@@ -22,7 +22,8 @@ extension HotpotError {
     static func from(_ error: any Error) -> HotpotError {
         let error = error.unwrappedTransactionError
         if let error = error as? HotpotError { return error }
-        if let error = error as? HTTPError {
+        if let error = error as? any HTTPResponseError {
+            // HTTPError, and Hummingbird's own (a body over `collect(upTo:)` is NIOTooManyBytesError).
             let code: HotpotError.Code = switch error.status.code {
             case 404: .notFound
             case 405: .notFound
@@ -33,18 +34,16 @@ extension HotpotError {
             case 400..<500: .badRequest
             default: .internal
             }
-            let message = error.body ?? (error.status.code == 404 || error.status.code == 405 ? "no such route" : error.status.reasonPhrase)
+            let message = (error as? HTTPError)?.body ?? (error.status.code == 404 || error.status.code == 405 ? "no such route" : error.status.reasonPhrase)
             return HotpotError(code, message)
         }
         if let error = error as? DecodingError {
             return HotpotError(.badRequest, "the request body is not valid: \(decodingMessage(error))")
         }
-        if let error = error as? PSQLError, isConnectionFailure(error) {
-            return HotpotError(.unavailable, "the database is unreachable; try again shortly")
-        }
-        if let state = error.sqlState, state.hasPrefix("08") || state == "57P01" || state == "57P03" {
-            return HotpotError(.unavailable, "the database is unreachable; try again shortly")
-        }
+        if let error = error as? PSQLError, isConnectionFailure(error) { return .databaseUnreachable }
+        if let state = error.sqlState, state.hasPrefix("08") || state == "57P01" || state == "57P03" { return .databaseUnreachable }
+        // The pool's own error (its module is underscored, so matched by name): it gave up connecting.
+        if String(describing: type(of: error)) == "ConnectionPoolError" { return .databaseUnreachable }
         return HotpotError(.internal, "internal error")
     }
 

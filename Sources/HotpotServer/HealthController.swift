@@ -14,6 +14,7 @@ struct HealthController {
     func register(on router: Router<AppRequestContext>) {
         router.get("healthz") { _, _ in Status(status: "ok") }
         router.get("readyz") { _, context -> Status in
+            if database.isKnownUnreachable { throw HotpotError.databaseUnreachable }
             let current: Bool
             do {
                 current = try await Migrator(database).isCurrent()

@@ -84,7 +84,7 @@ struct MetricController {
             guard let source = body.readString(length: body.readableBytes), !source.isEmpty else {
                 throw HotpotError.badRequest("the body must be the metric file (UTF-8 text)")
             }
-            let saved = try await metrics.store.save(tenant, name: name, source: source)
+            let saved = try await metrics.store.save(tenant, name: name, source: source, expectedVersion: try Self.expectedVersion(request))
             return EditedResponse(status: .created, response: Saved(name: name, version: saved.version, createdAt: saved.createdAt))
         }
         group.delete("metrics/:name") { _, context -> Response in
@@ -92,6 +92,16 @@ struct MetricController {
             try await metrics.store.retire(tenant, name: try context.parameters.require("name"))
             return Response(status: .noContent)
         }
+    }
+
+    /// `If-Match: <version>` on a save: the version the editor started from (0: none yet).
+    static func expectedVersion(_ request: Request) throws -> Int? {
+        guard let value = request.headers[.ifMatch] else { return nil }
+        let trimmed = value.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        guard let version = Int(trimmed), version >= 0 else {
+            throw HotpotError.invalidParameter("If-Match", "must be the version number the edit started from (0 when there is none yet)")
+        }
+        return version
     }
 
     /// JSON or CSV with an ETag; a matching If-None-Match gets 304 and no body.

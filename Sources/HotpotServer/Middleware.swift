@@ -57,10 +57,19 @@ struct RequestMiddleware: RouterMiddleware {
 /// Every request below this middleware carries one; missing, unknown and revoked keys get 401.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
+    let database: HotpotDatabase
     let keys: KeyStore
     let adminKey: String?
 
+    init(database: HotpotDatabase, adminKey: String?) {
+        self.database = database
+        self.keys = KeyStore(database)
+        self.adminKey = adminKey
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // Every /v1 route needs the database: say so at once rather than queue on a pool that waits.
+        if database.isKnownUnreachable { throw HotpotError.databaseUnreachable }
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             throw HotpotError(.unauthorized, "an API key is required (Authorization: Bearer <key>)")
         }

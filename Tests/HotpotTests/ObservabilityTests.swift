@@ -16,6 +16,10 @@ import Testing
                 let text = String(buffer: response.body)
                 #expect(text.contains("hotpot_http_requests_total"))
                 #expect(text.contains("route=\"/healthz\""))
+                for gauge in ["hotpot_metric_cache_hit_ratio", "hotpot_metric_cache_bytes", "hotpot_tenant_pools_open",
+                              "hotpot_tenant_pool_connections_in_use", "hotpot_change_listener_up"] {
+                    #expect(text.contains(gauge), "missing \(gauge)")
+                }
             }
         }
     }

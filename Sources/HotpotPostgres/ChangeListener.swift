@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// Tenants' data versions held in memory while a LISTEN connection guarantees they are current.
+///
+/// Cached dashboard answers are keyed by the data version, so every request needs it; asking PostgreSQL
+/// each time costs more than the rest of a cached answer. Entries are trusted only while `listening`:
+/// the triggers of migration 0008 notify every committed change, from any process. A value read from
+/// the database is stored only if no notification (and no listener restart) arrived since the read
+/// began, so a read racing an import can never pin an old version.
+actor DataVersionCache {
+    private var listening = false
+    private var generation: UInt64 = 0
+    private var versions: [UUID: DataVersion] = [:]
+
+    /// The tenant's data version, from memory when it can be trusted, else from `load`.
+    func value(_ tenant: UUID, load: @Sendable () async throws -> DataVersion) async throws -> DataVersion {
+        if listening, let known = versions[tenant] { return known }
+        let started = generation
+        let loaded = try await load()
+        if listening, generation == started { versions[tenant] = loaded }
+        return loaded
+    }
+
+    func changed(_ tenant: UUID) {
+        generation &+= 1
+        versions[tenant] = nil
+    }
+
+    /// Called once LISTEN is in place: anything cached before may have missed a notification.
+    func listenerStarted() {
+        generation &+= 1
+        versions.removeAll()
+        listening = true
+    }
+
+    func listenerStopped() {
+        generation &+= 1
+        versions.removeAll()
+        listening = false
+    }
+
+    var isListening: Bool { listening }
+}
+
+public struct DataVersion: Sendable, Equatable {
+    public var version: Int64
+    public var asOf: Date?
+}
+
+extension HotpotDatabase {
+    static let changeChannel = "hotpot_changes"
+
+    /// Listens for committed changes until cancelled, reconnecting after failures, and keeps the
+    /// in-memory data versions and metric/dashboard override caches current. Run by the server.
+    /// True while the change listener is connected (cached data versions are in use).
+    public var isListeningForChanges: Bool {
+        get async { await dataVersions.isListening }
+    }
+
+    /// True when the change listener's last attempt to connect failed: requests then get a 503 at
+    /// once instead of queueing for a pool connection that cannot come (pools retry for a minute).
+    public var isKnownUnreachable: Bool { unreachable.load(ordering: .relaxed) }
+
+    /// Listens for committed changes until cancelled, on a connection of its own (outside the pool,
+    /// so a stopped server is noticed at once), reconnecting after failures; keeps the in-memory data
+    /// versions and metric/dashboard override caches current. Run by the server.
+    public func listenForChanges() async {
+        var backoff = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            let connection: PostgresConnection
+            do {
+                connection = try await Self.connectDirectly(settings, logger: logger)
+            } catch {
+                if Task.isCancelled { break }
+                if !unreachable.exchange(true, ordering: .relaxed) {
+                    logger.error("PostgreSQL is unreachable; answering 503 until it is back", metadata: ["error": .string(String(reflecting: error))])
+                }
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+                continue
+            }
+            if unreachable.exchange(false, ordering: .relaxed) { logger.notice("PostgreSQL is reachable again") }
+            backoff = .milliseconds(100)
+            do {
+                try await connection.listen(on: Self.changeChannel) { notifications in
+                    await dataVersions.listenerStarted()
+                    // Overrides cached before LISTEN may have missed a change too.
+                    await metricOverrides.removeAll()
+                    await dashboardOverrides.removeAll()
+                    for try await notification in notifications {
+                        await apply(notification.payload)
+                    }
+                }
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning("the change listener's connection failed; reconnecting", metadata: ["error": .string(String(reflecting: error))])
+                }
+            }
+            await dataVersions.listenerStopped()
+            try? await connection.close()
+        }
+        await dataVersions.listenerStopped()
+    }
+
+    private func apply(_ payload: String) async {
+        let parts = payload.split(separator: ":")
+        guard parts.count >= 2, let tenant = UUID(uuidString: String(parts[1])) else { return }
+        switch parts[0] {
+        case "data": await dataVersions.changed(tenant)
+        case "metrics": await metricOverrides.invalidate(tenant)
+        case "dashboards": await dashboardOverrides.invalidate(tenant)
+        default: break
+        }
+    }
+}

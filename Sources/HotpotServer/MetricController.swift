@@ -74,7 +74,10 @@ struct MetricController {
         group.get("metrics/:name/versions") { _, context -> Versions in
             let tenant = try context.tenant(requiring: .viewer)
             let name = try context.parameters.require("name")
-            return Versions(name: name, versions: try await metrics.store.versions(tenant, name: name))
+            let versions = try await metrics.store.versions(tenant, name: name)
+            // A built-in without tenant versions has an empty history; any other name is unknown here.
+            guard !versions.isEmpty || metrics.store.builtins[name] != nil else { throw HotpotError.notFound("no metric '\(name)'") }
+            return Versions(name: name, versions: versions)
         }
         group.put("metrics/:name") { request, context -> EditedResponse<Saved> in
             let tenant = try context.tenant(requiring: .analyst)

@@ -41,5 +41,6 @@ echo "|---|---:|---:|---:|"
 run "GET /healthz (HTTP baseline)" "$base/healthz"
 run "dashboard $dashboard data, cached" "$base/v1/dashboards/$dashboard/data"
 run "dashboard $dashboard data, mostly uncached" -s "$lua" "$base"
-pid=$(pgrep -x hotpot | head -1 || true)
+port=${base##*:}; port=${port%%/*}
+pid=$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 || true)
 [ -n "$pid" ] && echo "server RSS: $(( $(ps -o rss= -p "$pid") / 1024 )) MB"

@@ -103,7 +103,7 @@ public func randomToken(length: Int) -> String {
 /// A random lowercase hex string, for opaque schema and role names.
 public func randomHex(bytes: Int) -> String {
     var generator = SystemRandomNumberGenerator()
-    return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    return (0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) }.hexString
 }
 
 public func sha256Hex(_ text: String) -> String {
@@ -111,7 +111,18 @@ public func sha256Hex(_ text: String) -> String {
 }
 
 extension Sequence where Element == UInt8 {
-    public var hexString: String { map { String(format: "%02x", $0) }.joined() }
+    /// Lower-case hex. Hashes of keys and cache keys are computed on every request: a table lookup,
+    /// not String(format:), which cost a third of a cached dashboard answer's CPU.
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(underestimatedCount * 2)
+        for byte in self {
+            bytes.append(digits[Int(byte >> 4)])
+            bytes.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 }
 
 /// Deterministic per-tenant database passwords: HMAC of the role name under the server secret. Nothing

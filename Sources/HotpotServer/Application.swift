@@ -1,6 +1,7 @@
 import Foundation
 import HotpotCore
 import HotpotPostgres
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import Logging
@@ -14,7 +15,7 @@ public struct ServerConfiguration: Sendable {
     public var adminKey: String?
     /// Largest import upload accepted over HTTP.
     public var maxUploadBytes: Int
-    /// The origin allowed to call the API from a browser (HOTPOT_CORS_ORIGIN: one origin, or `*` for any).
+    /// Origins allowed to call the API from a browser (HOTPOT_CORS_ORIGIN: comma-separated, or `*` for any).
     public var corsOrigins: [String]
 
     public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil, maxUploadBytes: Int = 8 << 30, corsOrigins: [String] = []) {
@@ -32,8 +33,9 @@ public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashbo
     router.add(middleware: RequestMiddleware())
     if !configuration.corsOrigins.isEmpty {
         // Brand portals calling the API from a browser; preflights are answered before authentication.
-        let origin: CORSMiddleware<AppRequestContext>.AllowOriginExtended =
-            configuration.corsOrigins.contains("*") ? .all : .custom(configuration.corsOrigins[0])
+        let any = configuration.corsOrigins.contains("*")
+        if !any { router.add(middleware: OriginAllowlistMiddleware(allowed: Set(configuration.corsOrigins))) }
+        let origin: CORSMiddleware<AppRequestContext>.AllowOriginExtended = any ? .all : .originBased
         router.add(middleware: CORSMiddleware(
             allowOrigin: origin, allowHeaders: [.accept, .authorization, .contentType, .origin, .ifNoneMatch, .ifMatch],
             allowMethods: [.get, .post, .put, .delete, .head, .options], exposedHeaders: ["ETag", "X-Request-Id", "Retry-After"], maxAge: .seconds(600)))
@@ -71,6 +73,25 @@ public func buildApplication(
         try await prepare?(database)
     }
     return app
+}
+
+/// With several allowed origins CORS must echo the caller's origin (CORSMiddleware runs `.originBased`
+/// inside this): for an Origin not on the list, the CORS headers are taken off again, so the browser
+/// refuses the answer.
+struct OriginAllowlistMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let allowed: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        if let origin = request.headers[.origin], !allowed.contains(origin) {
+            for name in [HTTPField.Name.accessControlAllowOrigin, .accessControlAllowCredentials, .accessControlAllowHeaders,
+                         .accessControlAllowMethods, .accessControlExposeHeaders, .accessControlMaxAge] {
+                response.headers[name] = nil
+            }
+        }
+        return response
+    }
 }
 
 /// Closes idle tenant pools while the server runs.

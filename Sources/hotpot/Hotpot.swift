@@ -103,7 +103,7 @@ func runServer(options: ServerOptions, logger: Logger, prepare: (@Sendable (Hotp
     let environment = ProcessInfo.processInfo.environment
     let configuration = ServerConfiguration(
         host: options.host, port: options.port, adminKey: environment["HOTPOT_ADMIN_KEY"],
-        corsOrigins: environment["HOTPOT_CORS_ORIGIN"].map { [$0.trimmingWhitespace()] }?.filter { !$0.isEmpty } ?? [])
+        corsOrigins: (environment["HOTPOT_CORS_ORIGIN"] ?? "").split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty })
     let app = try buildApplication(database: database, configuration: configuration, logger: logger, prepare: prepare)
     try await app.runService()
 }

@@ -10,6 +10,12 @@ import Testing
     struct TenantInfo: Decodable { var slug: String; var role: String }
     struct CreatedKey: Decodable { var key: String; var prefix: String }
 
+    @Test func hashesAreLowerCaseHex() {
+        #expect(sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect([0x00, 0x0f, 0xa0, 0xff].hexString == "000fa0ff")
+        #expect(randomHex(bytes: 8).count == 16)
+    }
+
     @Test func healthAndUnknownRoutes() async throws {
         try await withTestServer { _, client in
             try await client.execute(uri: "/healthz", method: .get) { response in

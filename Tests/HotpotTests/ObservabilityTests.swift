@@ -28,13 +28,19 @@ import Testing
         let database = try await TestDatabase.shared()
         let metrics = try MetricService(database: database)
         let router = buildRouter(database: database, metrics: metrics, dashboards: try DashboardStore(database, metrics: metrics.store),
-                                 configuration: ServerConfiguration(corsOrigins: ["https://portal.example"]))
+                                 configuration: ServerConfiguration(corsOrigins: ["https://portal.example", "https://intranet.example"]))
         let app = Application(router: router, logger: TestDatabase.logger)
         try await app.test(.router) { client in
             let headers: HTTPFields = [.origin: "https://portal.example", .accessControlRequestMethod: "GET", .accessControlRequestHeaders: "authorization"]
             try await client.execute(uri: "/v1/dashboards", method: .options, headers: headers) { response in
                 #expect(response.headers[.accessControlAllowOrigin] == "https://portal.example")
                 #expect(response.headers[.accessControlAllowMethods]?.contains("GET") == true)
+            }
+            try await client.execute(uri: "/healthz", method: .get, headers: [.origin: "https://intranet.example"]) { response in
+                #expect(response.headers[.accessControlAllowOrigin] == "https://intranet.example")
+            }
+            try await client.execute(uri: "/healthz", method: .get, headers: [.origin: "https://evil.example"]) { response in
+                #expect(response.headers[.accessControlAllowOrigin] == nil)
             }
         }
     }

@@ -41,7 +41,7 @@ enum Observability {
     static func recordRequest(route: String, method: String, status: Int, seconds: Double) {
         let dimensions = [("route", route), ("method", method), ("status", String(status))]
         Counter(label: "hotpot_http_requests_total", dimensions: dimensions).increment()
-        Timer(label: "hotpot_http_request_duration_seconds", dimensions: [("route", route), ("method", method)])
+        Timer(label: "hotpot_http_request_duration_seconds", dimensions: dimensions)
             .recordNanoseconds(Int64(seconds * 1e9))
     }
 }

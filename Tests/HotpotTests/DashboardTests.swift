@@ -89,6 +89,19 @@ import Testing
                     #expect(data.panels.contains { ($0.rows?.count ?? 0) > 0 }, "\(id) has no data at all")
                 }
             }
+            // A repeated request with the answer's ETag is a 304 without a body.
+            let uri = "/v1/dashboards/brand_pulse/data?from=\(from)&to=\(to)"
+            let etag = try await client.execute(uri: uri, method: .get, headers: bearer(viewer.key)) { response in
+                #expect(response.headers[HTTPField.Name("X-Request-Id")!]?.isEmpty == false)
+                return response.headers[.eTag] ?? ""
+            }
+            #expect(!etag.isEmpty)
+            var conditional = bearer(viewer.key)
+            conditional[.ifNoneMatch] = etag
+            try await client.execute(uri: uri, method: .get, headers: conditional) { response in
+                #expect(response.status == .notModified)
+                #expect(response.body.readableBytes == 0)
+            }
             // Unknown filters are 400s naming them; CSV export of one panel.
             try await client.execute(uri: "/v1/dashboards/brand_pulse/data?bogus=1", method: .get, headers: bearer(viewer.key)) { response in
                 #expect(response.status == .badRequest)

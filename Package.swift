@@ -52,7 +52,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            // The dashboard viewer served at GET / (HTML, CSS, JavaScript).
+            resources: [.copy("Viewer")]
         ),
         .executableTarget(
             name: "hotpot",

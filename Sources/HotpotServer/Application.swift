@@ -43,6 +43,7 @@ public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashbo
     HealthController(database: database).register(on: router)
     Observability.register(on: router, database: database, metrics: metrics)
     registerOpenAPI(on: router, file: database.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("docs/openapi.json"))
+    ViewerController().register(on: router)
     let v1 = router.group("v1").add(middleware: AuthMiddleware(database: database, adminKey: configuration.adminKey))
     TenantController(database: database).register(on: v1)
     ImportController(database: database, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)

@@ -148,6 +148,9 @@ struct Demo: AsyncParsableCommand {
                     Hotpot demo is ready on http://127.0.0.1:\(port)
                     Viewer key for the demo tenant (shown once): \(key.key)
 
+                    Open the dashboards in a browser (the key stays in the tab's session):
+                      http://127.0.0.1:\(port)/#key=\(key.key)&dashboard=brand_pulse&from=2026-10-21&to=2026-11-19
+
                       curl -s -H 'Authorization: Bearer \(key.key)' http://127.0.0.1:\(port)/v1/dashboards
                       curl -s -H 'Authorization: Bearer \(key.key)' 'http://127.0.0.1:\(port)/v1/dashboards/brand_pulse/data?from=2026-10-21&to=2026-11-19'
                       curl -s -H 'Authorization: Bearer \(key.key)' 'http://127.0.0.1:\(port)/v1/metrics/low_follower_viral_notes/data?from=2026-09-21&to=2026-11-19'

@@ -56,6 +56,29 @@ import Testing
         #expect(failure(["limit": ["1", "2"]])?.details["parameter"] == "limit")
     }
 
+    @Test func dayArithmeticMatchesTheCalendar() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        let start = try #require(calendar.date(from: DateComponents(year: 1999, month: 12, day: 25)))
+        for offset in stride(from: 0, to: 40_000, by: 7) {
+            let date = try #require(calendar.date(byAdding: .day, value: offset, to: start))
+            let c = calendar.dateComponents([.year, .month, .day], from: date)
+            let expected = DateOnly(year: c.year!, month: c.month!, day: c.day!)
+            #expect(DateOnly.today(in: .gmt, now: date) == expected)
+            #expect(DateOnly(daysSinceEpoch: expected.daysSinceEpoch) == expected)
+        }
+        let today = DateOnly(year: 2024, month: 3, day: 31)
+        #expect(DateOnly.parse("-1m", today: today) == DateOnly(year: 2024, month: 2, day: 29))
+        #expect(DateOnly.parse("+10m", today: today) == DateOnly(year: 2025, month: 1, day: 31))
+        #expect(DateOnly.parse("-15m", today: today) == DateOnly(year: 2022, month: 12, day: 31))
+        #expect(DateOnly.parse("-7d", today: DateOnly(year: 2024, month: 1, day: 3)) == DateOnly(year: 2023, month: 12, day: 27))
+        #expect(DateOnly(year: 7, month: 1, day: 2).description == "0007-01-02")
+        // Tenant-local today: 2026-11-30T20:00Z is already December 1st in Shanghai.
+        let evening = Date(timeIntervalSince1970: 1_796_068_800)
+        #expect(DateOnly.today(in: TimeZone(identifier: "Asia/Shanghai")!, now: evening) == DateOnly(year: 2026, month: 12, day: 1))
+        #expect(DateOnly.today(in: .gmt, now: evening) == DateOnly(year: 2026, month: 11, day: 30))
+    }
+
     @Test func rejectsBadFiles() {
         let cases = [
             "SELECT 1",  // no front matter

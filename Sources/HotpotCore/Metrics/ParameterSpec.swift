@@ -178,12 +178,34 @@ public struct DateOnly: Sendable, Equatable, Comparable, CustomStringConvertible
         self.day = day
     }
 
-    /// Today in a time zone.
+    /// Today in a time zone. (Day arithmetic here is plain integer work rather than Calendar: it runs
+    /// for every dashboard and metric request.)
     public static func today(in timeZone: TimeZone, now: Date = Date()) -> DateOnly {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        let c = calendar.dateComponents([.year, .month, .day], from: now)
-        return DateOnly(year: c.year!, month: c.month!, day: c.day!)
+        let seconds = Int(now.timeIntervalSince1970.rounded(.down)) + timeZone.secondsFromGMT(for: now)
+        return DateOnly(daysSinceEpoch: Int((Double(seconds) / 86_400).rounded(.down)))
+    }
+
+    /// The day `days` after 1970-01-01 (proleptic Gregorian; H. Hinnant's civil_from_days).
+    public init(daysSinceEpoch days: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        self.init(year: yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month: month, day: day)
+    }
+
+    /// Days since 1970-01-01 (days_from_civil).
+    public var daysSinceEpoch: Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 
     /// `YYYY-MM-DD`, `today`, `yesterday`, or an offset from today: `-7d`, `+1d`, `-4w`, `-3m`.
@@ -206,21 +228,24 @@ public struct DateOnly: Sendable, Equatable, Comparable, CustomStringConvertible
         return DateOnly(year: y, month: m, day: d)
     }
 
-    var utcDate: Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar.date(from: DateComponents(year: year, month: month, day: day))!
-    }
-
     func adding(days: Int = 0, months: Int = 0) -> DateOnly {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let date = calendar.date(byAdding: DateComponents(month: months, day: days), to: utcDate)!
-        let c = calendar.dateComponents([.year, .month, .day], from: date)
-        return DateOnly(year: c.year!, month: c.month!, day: c.day!)
+        var result = self
+        if months != 0 {
+            // Calendar months: the day is clamped to the target month's length (Mar 31 - 1m = Feb 28/29).
+            let index = year * 12 + (month - 1) + months
+            let (newYear, newMonth) = (Int((Double(index) / 12).rounded(.down)), index - Int((Double(index) / 12).rounded(.down)) * 12 + 1)
+            result = DateOnly(year: newYear, month: newMonth, day: min(day, RFC3339.daysIn(month: newMonth, year: newYear)))
+        }
+        return days == 0 ? result : DateOnly(daysSinceEpoch: result.daysSinceEpoch + days)
     }
 
-    public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }
+    public var description: String {
+        func padded(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        return "\(padded(year, 4))-\(padded(month, 2))-\(padded(day, 2))"
+    }
 
     public static func < (a: DateOnly, b: DateOnly) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
 }

@@ -103,6 +103,22 @@ public final class HotpotDatabase: Sendable {
         return try await PostgresConnection.connect(configuration: connectionConfiguration, id: 0, logger: logger)
     }
 
+    /// Runs `body` on a connection of its own, outside the service pool, for work that starts while a
+    /// pool connection is held (partition DDL during an import, a schedule's claim held across its
+    /// import): taking a second pool connection there would deadlock once every pool connection is
+    /// held by such work.
+    public func withDirectConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await Self.connectDirectly(settings, logger: logger)
+        do {
+            let value = try await body(connection)
+            try? await connection.close()
+            return value
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
     static func ensureDatabaseExists(_ settings: ConnectionSettings, logger: Logger) async throws {
         try await withTemporaryClient(settings.with(database: "postgres"), logger: logger) { client in
             let rows = try await client.query("SELECT 1 FROM pg_database WHERE datname = \(settings.database)", logger: logger)

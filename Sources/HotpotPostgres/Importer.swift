@@ -230,14 +230,15 @@ public struct Importer: Sendable {
     }
 
     /// Creates the monthly partitions the new events need, in their own short transaction on another
-    /// connection: partition DDL locks the events table, which must not wait for the import to commit.
+    /// connection (outside the pool, see `withDirectConnection`): partition DDL locks the events table,
+    /// which must not wait for the import to commit.
     private func ensurePartitions(_ connection: PostgresConnection, tenant: TenantRef, logger: Logger) async throws {
         var months: [Date] = []
         for try await month in try await connection.query(PostgresQuery(unsafeSQL: try database.files.sql("imports/event_months.sql")), logger: logger).decode(Date.self) {
             months.append(month)
         }
         guard !months.isEmpty else { return }
-        let existing = try await EventPartitions.existing(database, tenant: tenant)
+        let existing = try await EventPartitions.existing(connection, tenant: tenant, logger: logger)
         let missing = months.filter { !existing.contains(EventPartitions.name(for: $0)) }
         guard !missing.isEmpty else { return }
         try await EventPartitions.create(database, tenant: tenant, months: missing)
@@ -315,13 +316,13 @@ enum EventPartitions {
         return String(format: "events_y%04dm%02d", parts.year!, parts.month!)
     }
 
-    static func existing(_ database: HotpotDatabase, tenant: TenantRef) async throws -> Set<String> {
-        let rows = try await database.client.query("""
+    static func existing(_ connection: PostgresConnection, tenant: TenantRef, logger: Logger) async throws -> Set<String> {
+        let rows = try await connection.query("""
             SELECT c.relname FROM pg_inherits i
             JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
             JOIN pg_namespace n ON n.oid = p.relnamespace
             WHERE n.nspname = \(tenant.schema) AND p.relname = 'events'
-            """, logger: database.logger)
+            """, logger: logger)
         var names = Set<String>()
         for try await name in rows.decode(String.self) { names.insert(name) }
         return names
@@ -329,7 +330,8 @@ enum EventPartitions {
 
     static func create(_ database: HotpotDatabase, tenant: TenantRef, months: [Date]) async throws {
         let logger = database.logger
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.withDirectConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
             let schema = quoteIdentifier(tenant.schema)
             for month in months {
                 let name = name(for: month)
@@ -351,6 +353,7 @@ enum EventPartitions {
                     FOR VALUES FROM ('\(formatter.string(from: month))') TO ('\(formatter.string(from: next))')
                     """), logger: logger)
             }
+            try await connection.query("COMMIT", logger: logger)
         }
     }
 }

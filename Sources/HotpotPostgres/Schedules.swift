@@ -101,51 +101,56 @@ public struct Schedules: Sendable {
     /// same one); a failing schedule is recorded and retried with backoff, and never stops the others.
     @discardableResult
     public func runDue(only: Int64? = nil) async throws -> [ImportSummary] {
-        var summaries: [ImportSummary] = []
-        var attempted = Set<Int64>()
-        while true {
-            let ran: [ImportSummary]? = try await database.client.withConnection { connection in
-                try await connection.query("BEGIN", logger: database.logger)
-                do {
-                    let claimed = try await connection.query("""
-                        SELECT s.id, s.kind, s.format, s.source, s.pattern, s.every_seconds, s.cron, s.max_errors,
-                               s.http_etag, s.http_last_modified, s.consecutive_failures,
-                               t.id, t.slug, t.schema_name, t.role_name, t.timezone
-                        FROM hotpot_control.schedules s JOIN hotpot_control.tenants t ON t.id = s.tenant_id
-                        WHERE s.next_run_at <= now() AND (\(only)::int8 IS NULL OR s.id = \(only)) AND NOT (s.id = ANY(\(Array(attempted))::int8[]))
-                        ORDER BY s.next_run_at
-                        LIMIT 1
-                        FOR UPDATE OF s SKIP LOCKED
-                        """, logger: database.logger)
-                    var job: Job?
-                    for try await row in claimed {
-                        let (id, kind, format, source, pattern, every, cron, maxErrors) = try row.decode((Int64, String, String?, String, String, Int?, String?, Int).self)
-                        let cells = row.makeRandomAccess()
-                        let tenant = TenantRef(
-                            id: try cells["id"].decode(UUID.self), slug: try cells["slug"].decode(String.self),
-                            schema: try cells["schema_name"].decode(String.self), role: try cells["role_name"].decode(String.self),
-                            timezone: try cells["timezone"].decode(String.self))
-                        job = Job(id: id, tenant: tenant, kind: ImportKind(rawValue: kind) ?? .events, format: format.flatMap(ImportFormat.init(rawValue:)),
-                                  source: source, pattern: pattern, everySeconds: every, cron: cron, maxErrors: maxErrors,
-                                  etag: try cells["http_etag"].decode(String?.self), lastModified: try cells["http_last_modified"].decode(String?.self),
-                                  failures: try cells["consecutive_failures"].decode(Int.self))
-                    }
-                    guard let job else {
-                        try await connection.query("COMMIT", logger: database.logger)
-                        return nil
-                    }
-                    attempted.insert(job.id)
-                    let outcome = await run(job)
-                    try await record(job, outcome, on: connection)
-                    try await connection.query("COMMIT", logger: database.logger)
-                    return outcome.summaries
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: database.logger)
-                    throw error
-                }
+        // A claim (a row lock) is held while its import runs on pool connections: it lives outside the pool.
+        try await database.withDirectConnection { connection in
+            var summaries: [ImportSummary] = []
+            var attempted = Set<Int64>()
+            while let ran = try await claimAndRunOne(on: connection, only: only, attempted: &attempted) {
+                summaries += ran
             }
-            guard let ran else { return summaries }
-            summaries += ran
+            return summaries
+        }
+    }
+
+    /// Claims the next due schedule (skipping ones another process holds) and runs it; nil when none is due.
+    private func claimAndRunOne(on connection: PostgresConnection, only: Int64?, attempted: inout Set<Int64>) async throws -> [ImportSummary]? {
+        try await connection.query("BEGIN", logger: database.logger)
+        do {
+            let claimed = try await connection.query("""
+                SELECT s.id, s.kind, s.format, s.source, s.pattern, s.every_seconds, s.cron, s.max_errors,
+                       s.http_etag, s.http_last_modified, s.consecutive_failures,
+                       t.id, t.slug, t.schema_name, t.role_name, t.timezone
+                FROM hotpot_control.schedules s JOIN hotpot_control.tenants t ON t.id = s.tenant_id
+                WHERE s.next_run_at <= now() AND (\(only)::int8 IS NULL OR s.id = \(only)) AND NOT (s.id = ANY(\(Array(attempted))::int8[]))
+                ORDER BY s.next_run_at
+                LIMIT 1
+                FOR UPDATE OF s SKIP LOCKED
+                """, logger: database.logger)
+            var job: Job?
+            for try await row in claimed {
+                let (id, kind, format, source, pattern, every, cron, maxErrors) = try row.decode((Int64, String, String?, String, String, Int?, String?, Int).self)
+                let cells = row.makeRandomAccess()
+                let tenant = TenantRef(
+                    id: try cells["id"].decode(UUID.self), slug: try cells["slug"].decode(String.self),
+                    schema: try cells["schema_name"].decode(String.self), role: try cells["role_name"].decode(String.self),
+                    timezone: try cells["timezone"].decode(String.self))
+                job = Job(id: id, tenant: tenant, kind: ImportKind(rawValue: kind) ?? .events, format: format.flatMap(ImportFormat.init(rawValue:)),
+                          source: source, pattern: pattern, everySeconds: every, cron: cron, maxErrors: maxErrors,
+                          etag: try cells["http_etag"].decode(String?.self), lastModified: try cells["http_last_modified"].decode(String?.self),
+                          failures: try cells["consecutive_failures"].decode(Int.self))
+            }
+            guard let job else {
+                try await connection.query("COMMIT", logger: database.logger)
+                return nil
+            }
+            attempted.insert(job.id)
+            let outcome = await run(job)
+            try await record(job, outcome, on: connection)
+            try await connection.query("COMMIT", logger: database.logger)
+            return outcome.summaries
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: database.logger)
+            throw error
         }
     }
 

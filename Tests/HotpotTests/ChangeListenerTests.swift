@@ -2,6 +2,7 @@ import Foundation
 import HotpotCore
 import HotpotPostgres
 import PostgresNIO
+import Synchronization
 import Testing
 
 /// Data versions served from memory while LISTEN runs, kept current by the triggers' notifications.
@@ -55,4 +56,32 @@ func waitUntil(seconds: Double = 10, _ condition: @Sendable () async -> Bool) as
         try await Task.sleep(for: .milliseconds(20))
     }
     Issue.record("condition not met within \(seconds) s")
+}
+
+/// `body`'s value, or nil if it takes longer than `seconds`: the test then fails instead of hanging,
+/// even if `body` is stuck for good (it is left running, unstructured).
+func withTimeLimit<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
+    let outcome = FirstOutcome<T?>()
+    return try await withCheckedThrowingContinuation { continuation in
+        outcome.wait(continuation)
+        Task {
+            do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
+        }
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            outcome.finish(.success(nil))
+        }
+    }
+}
+
+/// Resumes a continuation with whichever result comes first.
+final class FirstOutcome<T: Sendable>: Sendable {
+    private let pending = Mutex<CheckedContinuation<T, any Error>?>(nil)
+    func wait(_ continuation: CheckedContinuation<T, any Error>) { pending.withLock { $0 = continuation } }
+    func finish(_ result: Result<T, any Error>) {
+        pending.withLock { continuation in
+            continuation?.resume(with: result)
+            continuation = nil
+        }
+    }
 }

@@ -43,6 +43,33 @@ import Testing
         }
     }
 
+    /// More simultaneous event imports (each needing new partitions, each with a scheduler-style
+    /// claim elsewhere) than the service pool has connections: none may wait for a second pool
+    /// connection while holding one, or they all wait forever.
+    @Test func moreConcurrentImportsThanPoolConnectionsAllFinish() async throws {
+        let database = try await TestDatabase.shared()
+        let store = TenantStore(database)
+        var tenants: [TenantRef] = []
+        for index in 0..<16 { tenants.append(try await store.create(slug: "burst-\(randomHex(bytes: 3))-\(index)").ref) }
+        let summaries = try await withTimeLimit(seconds: 180) { [tenants] in
+            try await withThrowingTaskGroup(of: ImportSummary.self) { group in
+                for tenant in tenants {
+                    group.addTask { try await importText(database, tenant, .events, generatedEventsCSV(count: 300, days: 70)) }
+                }
+                var all: [ImportSummary] = []
+                for try await summary in group { all.append(summary) }
+                return all
+            }
+        }
+        guard let summaries else {
+            // Stuck imports hold every pool connection: leave the tenants, the run is failed anyway.
+            Issue.record("the imports did not finish in 180 s: a pool deadlock")
+            return
+        }
+        #expect(summaries.count == 16 && summaries.allSatisfy { $0.status == .committed })
+        for tenant in tenants { try await store.delete(slug: tenant.slug) }
+    }
+
     @Test func eventsAreUniqueWithinAndAcrossFiles() async throws {
         try await TestDatabase.withTenant { database, tenant in
             let first = try await importText(database, tenant, .events, """

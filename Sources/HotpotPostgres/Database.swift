@@ -54,6 +54,8 @@ public final class HotpotDatabase: Sendable {
     let dashboardOverrides = TTLCache<UUID, [String: MetricOverride]>(ttl: .seconds(5))
     /// Tenant -> data version, trusted while `listenForChanges` runs.
     let dataVersions = DataVersionCache()
+    /// At most half the service pool runs imports; the rest keeps answering the API.
+    public let importSlots: ImportSlots
     /// Set by the change listener when it cannot connect (see `isKnownUnreachable`).
     let unreachable = Atomic<Bool>(false)
     /// Key prefix -> last time this process recorded its use.
@@ -65,6 +67,7 @@ public final class HotpotDatabase: Sendable {
         self.embedded = embedded
         self.logger = logger
         self.client = PostgresClient(configuration: settings.clientConfiguration(maximumConnections: configuration.servicePoolSize), backgroundLogger: logger)
+        self.importSlots = ImportSlots(capacity: configuration.servicePoolSize / 2)
         self.tenantPools = TenantPools(base: settings, maximumConnections: configuration.tenantPoolSize, logger: logger)
     }
 

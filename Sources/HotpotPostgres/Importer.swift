@@ -83,7 +83,7 @@ public struct Importer: Sendable {
         let kind = request.kind
         let tenant = request.tenant
         do {
-            let committed: ImportSummary? = try await database.client.withConnection { connection in
+            let committed: ImportSummary? = try await database.importSlots.withSlot { try await database.client.withConnection { connection in
                 try await connection.query("BEGIN", logger: logger)
                 do {
                     // One import per tenant at a time; other tenants proceed in parallel.
@@ -168,7 +168,7 @@ public struct Importer: Sendable {
                     _ = try? await connection.query("ROLLBACK", logger: logger)
                     throw error
                 }
-            }
+            } }
             if let committed {
                 // Readers in this process see the import at once, without waiting for its notification.
                 await database.dataVersions.changed(tenant.id)

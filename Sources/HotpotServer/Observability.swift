@@ -35,6 +35,8 @@ enum Observability {
         Gauge(label: "hotpot_metric_cache_entries").record(entries)
         Gauge(label: "hotpot_tenant_pools_open").record(await database.tenantPools.openPoolCount)
         Gauge(label: "hotpot_tenant_pool_connections_in_use").record(await database.tenantPools.connectionsInUse)
+        Gauge(label: "hotpot_imports_running").record(await database.importSlots.running)
+        Gauge(label: "hotpot_imports_queued").record(await database.importSlots.queued)
         Gauge(label: "hotpot_change_listener_up").record(await database.isListeningForChanges ? 1 : 0)
     }
 

@@ -3,6 +3,7 @@ import HotpotCore
 import HotpotPostgres
 import NIOCore
 import PostgresNIO
+import Synchronization
 import Testing
 
 @Suite struct ImportTests {
@@ -41,6 +42,26 @@ import Testing
             #expect(again.status == .committed)
             #expect(try await tenantRows(database, tenant, "SELECT confidence::text FROM note_tags WHERE tag = 'skincare' AND source = 'model'") == [["0.5"]])
         }
+    }
+
+    @Test func importSlotsCapConcurrencyAndServeInOrder() async throws {
+        let slots = ImportSlots(capacity: 2)
+        let peak = PeakCounter()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    try await slots.withSlot {
+                        peak.enter()
+                        try await Task.sleep(for: .milliseconds(30))
+                        peak.leave()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(peak.highest == 2)
+        let (running, queued) = (await slots.running, await slots.queued)
+        #expect(running == 0 && queued == 0)
     }
 
     /// More simultaneous event imports (each needing new partitions, each with a scheduler-style
@@ -225,4 +246,12 @@ func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
     try process.run()
     process.waitUntilExit()
     return Array(try Data(contentsOf: directory.appendingPathComponent("data.gz")))
+}
+
+/// Counts how many are inside at once, and the most there ever were.
+final class PeakCounter: Sendable {
+    private let state = Mutex((inside: 0, highest: 0))
+    func enter() { state.withLock { $0.inside += 1; $0.highest = max($0.highest, $0.inside) } }
+    func leave() { state.withLock { $0.inside -= 1 } }
+    var highest: Int { state.withLock { $0.highest } }
 }

@@ -2,12 +2,15 @@ import Foundation
 import HotpotCore
 import Hummingbird
 import Logging
+import Synchronization
 
 /// Per-request state: the request id and, after authentication, who is calling.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var requestID: String = ""
     public var principal: Principal?
+    /// Shared by every copy of this context, so the outermost middleware can log what inner ones learned.
+    public let facts = RequestFacts()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -40,6 +43,17 @@ public struct AppRequestContext: RequestContext {
     public func requireGlobalAdmin() throws {
         guard let principal else { throw HotpotError(.unauthorized, "an API key is required (Authorization: Bearer <key>)") }
         guard principal.scope == .globalAdmin else { throw HotpotError(.forbidden, "this route needs the global admin key") }
+    }
+}
+
+/// Facts learned while handling a request (the caller's tenant), read back by the request log line:
+/// contexts are values copied inward, so an inner middleware's changes to one never reach the outer.
+public final class RequestFacts: Sendable {
+    private let tenant = Mutex<UUID?>(nil)
+
+    public var tenantID: UUID? {
+        get { tenant.withLock { $0 } }
+        set { tenant.withLock { $0 = newValue } }
     }
 }
 

@@ -39,8 +39,8 @@ struct RequestMiddleware: RouterMiddleware {
             "path": .string(request.uri.path),
             "route": .string(context.endpointPath ?? "unmatched"),
             "status": .stringConvertible(response.status.code),
-            "tenant": context.principal?.tenant.map { .string($0.id.uuidString) } ?? "none",
-            "latency_ms": .string(String(format: "%.2f", milliseconds)),
+            "tenant": context.facts.tenantID.map { .string($0.uuidString) } ?? "none",
+            "latency_ms": .stringConvertible((milliseconds * 100).rounded() / 100),
         ])
         return response
     }
@@ -85,6 +85,7 @@ struct AuthMiddleware: RouterMiddleware {
         }
         if let tenant = context.principal?.tenant {
             context.logger[metadataKey: "tenant"] = .string(tenant.id.uuidString)
+            context.facts.tenantID = tenant.id
         }
         return try await next(request, context)
     }

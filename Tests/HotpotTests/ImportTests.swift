@@ -198,7 +198,7 @@ import Testing
                 let summary = try await importText(database, tenant, .events, generatedEventsCSV(count: 700, offset: index * 400, seed: seed), chunkSize: 997)
                 #expect(summary.status == .committed)
             }
-            let tables = ["note_daily", "note_hourly", "traffic_daily", "user_daily", "user_first_seen", "user_variant_daily", "dwell_histogram"]
+            let tables = ["note_daily", "note_hourly", "traffic_daily", "user_daily", "user_first_seen", "user_variant_daily", "dwell_histogram", "daily_users"]
             var incremental: [String: [[String?]]] = [:]
             for table in tables {
                 incremental[table] = try await tenantRows(database, tenant, "SELECT t::text FROM \(table) t ORDER BY t::text")

@@ -10,22 +10,10 @@ params:
   from: {type: date, default: -30d}
   to: {type: date, default: today}
 --- */
-WITH a AS (
-    SELECT day, count(*) AS active_users, count(*) FILTER (WHERE engagements > 0) AS engaged_users
-    FROM user_daily
-    WHERE day BETWEEN :from AND :to
-    GROUP BY day
-), n AS (
-    SELECT first_day AS day, count(*) AS new_users
-    FROM user_first_seen
-    WHERE first_day BETWEEN :from AND :to
-    GROUP BY first_day
-)
 SELECT d.day,
-       coalesce(a.active_users, 0)::int8 AS active_users,
-       coalesce(n.new_users, 0)::int8 AS new_users,
-       coalesce(a.engaged_users, 0)::int8 AS engaged_users
+       coalesce(u.active_users, 0)::int8 AS active_users,
+       coalesce(u.new_users, 0)::int8 AS new_users,
+       coalesce(u.engaged_users, 0)::int8 AS engaged_users
 FROM (SELECT :from + g.i AS day FROM generate_series(0, :to - :from) AS g(i)) AS d
-LEFT JOIN a ON a.day = d.day
-LEFT JOIN n ON n.day = d.day
+LEFT JOIN daily_users AS u ON u.day = d.day
 ORDER BY d.day

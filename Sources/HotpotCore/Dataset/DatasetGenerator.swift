@@ -1018,16 +1018,9 @@ private struct DatasetRowWriter {
 
     /// `YYYY-MM-DDT` for a civil day number (days since 1970-01-01), proleptic Gregorian.
     static func datePrefix(_ dayNumber: Int) -> [UInt8] {
-        let z = dayNumber + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        let y = min(9999, max(0, year))
+        let date = DateOnly(daysSinceEpoch: dayNumber)
+        let (month, day) = (date.month, date.day)
+        let y = min(9999, max(0, date.year))
         return [
             0x30 + UInt8(y / 1000), 0x30 + UInt8(y / 100 % 10), 0x30 + UInt8(y / 10 % 10), 0x30 + UInt8(y % 10), 0x2D,
             0x30 + UInt8(month / 10), 0x30 + UInt8(month % 10), 0x2D,

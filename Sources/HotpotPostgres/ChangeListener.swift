@@ -75,8 +75,14 @@ extension HotpotDatabase {
                 connection = try await Self.connectDirectly(settings, logger: logger)
             } catch {
                 if Task.isCancelled { break }
-                if !unreachable.exchange(true, ordering: .relaxed) {
-                    logger.error("PostgreSQL is unreachable; answering 503 until it is back", metadata: ["error": .string(String(reflecting: error))])
+                if Self.meansServerIsDown(error) {
+                    if !unreachable.exchange(true, ordering: .relaxed) {
+                        logger.error("PostgreSQL is unreachable; answering 503 until it is back", metadata: ["error": .string(String(reflecting: error))])
+                    }
+                } else {
+                    // The server answered (too many connections, say): the pools may well still work.
+                    logger.warning("the change listener cannot connect; reading data versions from the database meanwhile",
+                                   metadata: ["error": .string(String(reflecting: error))])
                 }
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
@@ -103,6 +109,12 @@ extension HotpotDatabase {
             try? await connection.close()
         }
         await dataVersions.listenerStopped()
+    }
+
+    /// No answer at all (refused, timed out, closed), or the server saying it is starting or stopping.
+    static func meansServerIsDown(_ error: any Error) -> Bool {
+        guard let state = error.sqlState else { return true }
+        return state.hasPrefix("08") || state.hasPrefix("57P")
     }
 
     private func apply(_ payload: String) async {

@@ -53,8 +53,6 @@ public struct DataVersion: Sendable, Equatable {
 extension HotpotDatabase {
     static let changeChannel = "hotpot_changes"
 
-    /// Listens for committed changes until cancelled, reconnecting after failures, and keeps the
-    /// in-memory data versions and metric/dashboard override caches current. Run by the server.
     /// True while the change listener is connected (cached data versions are in use).
     public var isListeningForChanges: Bool {
         get async { await dataVersions.isListening }
@@ -75,7 +73,8 @@ extension HotpotDatabase {
                 connection = try await Self.connectDirectly(settings, logger: logger)
             } catch {
                 if Task.isCancelled { break }
-                if Self.meansServerIsDown(error) {
+                // Failing to connect without an answer from the server also means it is down.
+                if error.sqlState == nil || error.meansDatabaseUnreachable {
                     if !unreachable.exchange(true, ordering: .relaxed) {
                         logger.error("PostgreSQL is unreachable; answering 503 until it is back", metadata: ["error": .string(String(reflecting: error))])
                     }
@@ -109,12 +108,6 @@ extension HotpotDatabase {
             try? await connection.close()
         }
         await dataVersions.listenerStopped()
-    }
-
-    /// No answer at all (refused, timed out, closed), or the server saying it is starting or stopping.
-    static func meansServerIsDown(_ error: any Error) -> Bool {
-        guard let state = error.sqlState else { return true }
-        return state.hasPrefix("08") || state.hasPrefix("57P")
     }
 
     private func apply(_ payload: String) async {

@@ -218,6 +218,19 @@ extension Error {
         return nil
     }
 
+    /// PostgreSQL is gone or going away: no connection or a broken one, a pool that gave up connecting,
+    /// or the server starting or shutting down (SQLSTATE 08xxx, 57Pxx).
+    public var meansDatabaseUnreachable: Bool {
+        if let error = self as? PSQLError,
+           [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown].contains(error.code) {
+            return true
+        }
+        // The pool's own error (its module is underscored, so matched by name): it gave up connecting.
+        if String(describing: type(of: self)) == "ConnectionPoolError" { return true }
+        guard let state = sqlState else { return false }
+        return state.hasPrefix("08") || state.hasPrefix("57P")
+    }
+
     /// The error a transaction's body threw, unwrapped from PostgresNIO's transaction wrapper.
     public var unwrappedTransactionError: any Error {
         if let error = self as? PostgresTransactionError {

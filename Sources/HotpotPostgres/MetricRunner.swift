@@ -73,6 +73,7 @@ public struct MetricRunner: Sendable {
     /// metric's SQL it points (line and column; placeholders do not change line numbers).
     static func describe(_ error: any Error, metric: MetricDefinition) -> any Error {
         if let error = error as? HotpotError { return error }
+        if error.meansDatabaseUnreachable { return HotpotError.databaseUnreachable }
         guard let psql = error as? PSQLError, let info = psql.serverInfo, let message = info[.message] else { return error }
         let state = info[.sqlState] ?? ""
         if state == "57014" {
@@ -93,7 +94,6 @@ public struct MetricRunner: Sendable {
                 location = " (line \(line), column \(column) of the query)"
             }
         }
-        if state.hasPrefix("08") || state == "57P01" { return HotpotError.databaseUnreachable }
         return HotpotError(.badRequest, "\(metric.name): \(message)\(location)", details: details)
     }
 

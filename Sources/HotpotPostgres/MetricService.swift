@@ -28,7 +28,7 @@ public struct MetricService: Sendable {
     /// single metric requests are told at once).
     /// `dataVersion`: pass it when answering several metrics for one request (a dashboard) to look it up once.
     public func answer(_ tenant: TenantRef, name: String, version: String?, given: [String: [String]], now: Date = Date(),
-                       queueFor: Duration = .zero, dataVersion known: (version: Int64, asOf: Date?)? = nil) async throws -> Answer {
+                       queueFor: Duration = .zero, dataVersion known: DataVersion? = nil) async throws -> Answer {
         let resolved = try await store.resolve(tenant, name: name, version: version)
         let timeZone = TimeZone(identifier: tenant.timezone) ?? .gmt
         let params = try resolved.definition.resolve(given, today: DateOnly.today(in: timeZone, now: now), timeZone: timeZone)

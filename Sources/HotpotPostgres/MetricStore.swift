@@ -135,13 +135,12 @@ public struct MetricStore: Sendable {
     }
 
     /// The tenant's data version and newest event time; cached results are keyed by the version.
-    public func dataVersion(_ tenant: TenantRef) async throws -> (version: Int64, asOf: Date?) {
+    public func dataVersion(_ tenant: TenantRef) async throws -> DataVersion {
         let database = self.database
-        let known = try await database.dataVersions.value(tenant.id) {
+        return try await database.dataVersions.value(tenant.id) {
             let rows = try await database.client.query("SELECT version, as_of FROM hotpot_control.data_versions WHERE tenant_id = \(tenant.id)", logger: database.logger)
             for try await (version, asOf) in rows.decode((Int64, Date?).self) { return DataVersion(version: version, asOf: asOf) }
             return DataVersion(version: 0, asOf: nil)
         }
-        return (known.version, known.asOf)
     }
 }

@@ -126,7 +126,7 @@ struct DashboardController {
 extension DashboardController {
     /// Runs every panel (a few at a time) and encodes the answer; `complete` is false if a panel failed.
     func compute(dashboard: DashboardDefinition, version: String, tenant: TenantRef, filters: [String: ResolvedValue],
-                 data: (version: Int64, asOf: Date?), context: AppRequestContext) async throws -> (CachedResponse, complete: Bool) {
+                 data: DataVersion, context: AppRequestContext) async throws -> (CachedResponse, complete: Bool) {
         let results = await withTaskGroup(of: (Int, PanelData, String).self) { group in
             var collected: [(Int, PanelData, String)] = []
             var next = 0

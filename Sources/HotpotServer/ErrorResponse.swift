@@ -40,15 +40,8 @@ extension HotpotError {
         if let error = error as? DecodingError {
             return HotpotError(.badRequest, "the request body is not valid: \(decodingMessage(error))")
         }
-        if let error = error as? PSQLError, isConnectionFailure(error) { return .databaseUnreachable }
-        if let state = error.sqlState, state.hasPrefix("08") || state == "57P01" || state == "57P03" { return .databaseUnreachable }
-        // The pool's own error (its module is underscored, so matched by name): it gave up connecting.
-        if String(describing: type(of: error)) == "ConnectionPoolError" { return .databaseUnreachable }
+        if error.meansDatabaseUnreachable { return .databaseUnreachable }
         return HotpotError(.internal, "internal error")
-    }
-
-    static func isConnectionFailure(_ error: PSQLError) -> Bool {
-        [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown].contains(error.code)
     }
 
     func response(requestID: String) -> Response {

@@ -110,7 +110,7 @@ struct MetricController {
     /// JSON or CSV with an ETag; a matching If-None-Match gets 304 and no body.
     static func respond(_ result: some Encodable & Sendable, etag rawTag: String, csv: String?, request: Request, context: AppRequestContext, fileName: String) throws -> Response {
         let etag = "\"\(rawTag)\""
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingWhitespace() == etag || $0.trimmingWhitespace() == "*" }) {
+        if request.ifNoneMatch(etag) {
             return Response(status: .notModified, headers: [.eTag: etag])
         }
         if let csv {
@@ -128,3 +128,11 @@ struct MetricController {
 }
 
 extension MetricStore.VersionInfo: ResponseEncodable {}
+
+extension Request {
+    /// True when `If-None-Match` names `etag` (quoted, as sent) or is `*`: the client's copy is current.
+    func ifNoneMatch(_ etag: String) -> Bool {
+        guard let match = headers[.ifNoneMatch] else { return false }
+        return match.split(separator: ",").contains { $0.trimmingWhitespace() == etag || $0.trimmingWhitespace() == "*" }
+    }
+}

@@ -84,7 +84,7 @@ struct ViewerController: Sendable {
 
     private func respond(_ asset: Asset, request: Request, cacheControl: String) -> Response {
         var headers: HTTPFields = [.contentType: asset.contentType, .cacheControl: cacheControl, .eTag: asset.etag, .xContentTypeOptions: "nosniff"]
-        if let match = request.headers[.ifNoneMatch], match == "*" || match.split(separator: ",").contains(where: { $0.trimmingWhitespace() == asset.etag }) {
+        if request.ifNoneMatch(asset.etag) {
             headers[.contentType] = nil
             return Response(status: .notModified, headers: headers)
         }

@@ -9,16 +9,7 @@ enum SharedDataset {
     static let configuration = DatasetGenerator.Configuration.small(seed: 7)
 
     private static let loaded = Task<TenantRef, any Error> {
-        let database = try await TestDatabase.shared()
-        let tenant = try await TenantStore(database).create(slug: "dataset-\(randomHex(bytes: 4))").ref
-        let generator = DatasetGenerator(configuration)
-        for kind in [ImportKind.users, .notes, .noteTags, .events] {
-            var bytes: [UInt8] = []
-            generator.writeCSV(kind) { bytes += $0 }
-            let summary = try await importBytes(database, tenant, kind, bytes, chunkSize: 1 << 20, maxErrors: 0, source: "\(kind.rawValue).csv")
-            guard summary.status == .committed else { throw HotpotError(.internal, "dataset \(kind.rawValue) did not load: \(summary.error ?? "")") }
-        }
-        return tenant
+        try await loadGeneratedDataset(configuration, slugPrefix: "dataset")
     }
 
     static func tenant() async throws -> TenantRef { try await loaded.value }

@@ -116,18 +116,9 @@ private func withLiveServer(_ body: @Sendable (Int) async throws -> Void) async 
 /// (relative to today) and the clock-relative panels (hottest notes "now") have data.
 enum ViewerDataset {
     private static let loaded = Task<TenantRef, any Error> {
-        let database = try await TestDatabase.shared()
-        let tenant = try await TenantStore(database).create(slug: "viewer-\(randomHex(bytes: 4))").ref
         var configuration = DatasetGenerator.Configuration.small(seed: 11)
         configuration.endDate = Date()
-        let generator = DatasetGenerator(configuration)
-        for kind in [ImportKind.users, .notes, .noteTags, .events] {
-            var bytes: [UInt8] = []
-            generator.writeCSV(kind) { bytes += $0 }
-            let summary = try await importBytes(database, tenant, kind, bytes, chunkSize: 1 << 20, maxErrors: 0, source: "\(kind.rawValue).csv")
-            guard summary.status == .committed else { throw HotpotError(.internal, "viewer dataset \(kind.rawValue) did not load: \(summary.error ?? "")") }
-        }
-        return tenant
+        return try await loadGeneratedDataset(configuration, slugPrefix: "viewer")
     }
 
     static func tenant() async throws -> TenantRef { try await loaded.value }

@@ -182,7 +182,7 @@ public struct DateOnly: Sendable, Equatable, Comparable, CustomStringConvertible
     /// for every dashboard and metric request.)
     public static func today(in timeZone: TimeZone, now: Date = Date()) -> DateOnly {
         let seconds = Int(now.timeIntervalSince1970.rounded(.down)) + timeZone.secondsFromGMT(for: now)
-        return DateOnly(daysSinceEpoch: Int((Double(seconds) / 86_400).rounded(.down)))
+        return DateOnly(daysSinceEpoch: floorDivide(seconds, 86_400))
     }
 
     /// The day `days` after 1970-01-01 (proleptic Gregorian; H. Hinnant's civil_from_days).
@@ -233,7 +233,7 @@ public struct DateOnly: Sendable, Equatable, Comparable, CustomStringConvertible
         if months != 0 {
             // Calendar months: the day is clamped to the target month's length (Mar 31 - 1m = Feb 28/29).
             let index = year * 12 + (month - 1) + months
-            let (newYear, newMonth) = (Int((Double(index) / 12).rounded(.down)), index - Int((Double(index) / 12).rounded(.down)) * 12 + 1)
+            let newYear = floorDivide(index, 12), newMonth = index - newYear * 12 + 1
             result = DateOnly(year: newYear, month: newMonth, day: min(day, RFC3339.daysIn(month: newMonth, year: newYear)))
         }
         return days == 0 ? result : DateOnly(daysSinceEpoch: result.daysSinceEpoch + days)
@@ -248,4 +248,10 @@ public struct DateOnly: Sendable, Equatable, Comparable, CustomStringConvertible
     }
 
     public static func < (a: DateOnly, b: DateOnly) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
+}
+
+/// Division rounding towards minus infinity (days and months before 1970 or year 0 stay right).
+private func floorDivide(_ a: Int, _ b: Int) -> Int {
+    let quotient = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? quotient - 1 : quotient
 }

@@ -44,6 +44,14 @@ func importBytes(
     return try await Importer(database).run(request, chunks: TestChunks(bytes: bytes, chunkSize: chunkSize, failAfter: failAfter))
 }
 
+/// A new tenant loaded with a generated dataset through the real import path (as `hotpot demo` does).
+func loadGeneratedDataset(_ configuration: DatasetGenerator.Configuration, slugPrefix: String) async throws -> TenantRef {
+    let database = try await TestDatabase.shared()
+    let tenant = try await TenantStore(database).create(slug: "\(slugPrefix)-\(randomHex(bytes: 4))").ref
+    _ = try await DemoData(database).load(DatasetGenerator(configuration), into: tenant)
+    return tenant
+}
+
 /// A query over a tenant's schema as the service, as strings.
 func tenantRows(_ database: HotpotDatabase, _ tenant: TenantRef, _ sql: String) async throws -> [[String?]] {
     try await database.client.withTransaction(logger: TestDatabase.logger) { connection in

@@ -101,8 +101,13 @@ public struct Schedules: Sendable {
     /// same one); a failing schedule is recorded and retried with backoff, and never stops the others.
     @discardableResult
     public func runDue(only: Int64? = nil) async throws -> [ImportSummary] {
+        // Asked every few seconds: a pooled look first, so an idle scheduler opens no connections.
+        let due = try await database.client.query(
+            "SELECT EXISTS (SELECT 1 FROM hotpot_control.schedules WHERE next_run_at <= now() AND (\(only)::int8 IS NULL OR id = \(only)))",
+            logger: database.logger)
+        for try await anyDue in due.decode(Bool.self) where !anyDue { return [] }
         // A claim (a row lock) is held while its import runs on pool connections: it lives outside the pool.
-        try await database.withDirectConnection { connection in
+        return try await database.withDirectConnection { connection in
             var summaries: [ImportSummary] = []
             var attempted = Set<Int64>()
             while let ran = try await claimAndRunOne(on: connection, only: only, attempted: &attempted) {

@@ -191,6 +191,11 @@ import Testing
         }
     }
 
+    static let rollupTables = [
+        "note_daily", "note_hourly", "traffic_daily", "user_daily", "user_first_seen", "user_variant_daily", "dwell_histogram",
+        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks",
+    ]
+
     @Test func incrementalRollupsEqualAFullRebuild() async throws {
         try await TestDatabase.withTenant(timezone: "America/New_York") { database, tenant in
             // Overlapping random files: duplicates within and across them.
@@ -198,7 +203,7 @@ import Testing
                 let summary = try await importText(database, tenant, .events, generatedEventsCSV(count: 700, offset: index * 400, seed: seed), chunkSize: 997)
                 #expect(summary.status == .committed)
             }
-            let tables = ["note_daily", "note_hourly", "traffic_daily", "user_daily", "user_first_seen", "user_variant_daily", "dwell_histogram", "daily_users"]
+            let tables = Self.rollupTables
             var incremental: [String: [[String?]]] = [:]
             for table in tables {
                 incremental[table] = try await tenantRows(database, tenant, "SELECT t::text FROM \(table) t ORDER BY t::text")
@@ -212,6 +217,52 @@ import Testing
             // And the rollups agree with the raw events.
             #expect(try await tenantRows(database, tenant, "SELECT (SELECT sum(impressions + clicks + likes + collects + comments + shares + follows) FROM note_daily)::text, (SELECT count(*) FROM events)::text")
                     .allSatisfy { $0[0] == $0[1] })
+        }
+    }
+
+    /// Late files: days before a user's known first day (moving their cohort week), days between days
+    /// already seen (changing the previous active day of later ones), and days after them.
+    @Test func lateFilesKeepTheDistinctUserRollupsExact() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let files = [
+                generatedEventsCSV(count: 600, offset: 0, seed: 7, days: 6, firstDay: 20),
+                generatedEventsCSV(count: 600, offset: 1000, seed: 8, days: 5, firstDay: 2),
+                generatedEventsCSV(count: 600, offset: 2000, seed: 9, days: 30, firstDay: 0),
+                generatedEventsCSV(count: 300, offset: 3000, seed: 10, days: 4, firstDay: 10),
+            ]
+            for file in files {
+                #expect(try await importText(database, tenant, .events, file).status == .committed)
+            }
+            var incremental: [String: [[String?]]] = [:]
+            for table in Self.rollupTables {
+                incremental[table] = try await tenantRows(database, tenant, "SELECT t::text FROM \(table) t ORDER BY t::text")
+            }
+            // Users first seen in the late file's weeks moved there from later cohorts.
+            let cohortsFromEvents = try await tenantRows(database, tenant, """
+                WITH weeks AS (SELECT DISTINCT user_id, date_trunc('week', occurred_at::date::timestamp)::date AS week FROM events)
+                SELECT f.cohort_week::text, w.week::text, count(*)::text
+                FROM weeks AS w JOIN (SELECT user_id, min(week) AS cohort_week FROM weeks GROUP BY 1) AS f ON f.user_id = w.user_id
+                GROUP BY 1, 2 ORDER BY 1, 2
+                """)
+            #expect(try await tenantRows(database, tenant, "SELECT cohort_week::text, week::text, users::text FROM cohort_weeks ORDER BY 1, 2") == cohortsFromEvents)
+            try await Rollups(database).rebuild(tenant)
+            for table in Self.rollupTables {
+                let rebuilt = try await tenantRows(database, tenant, "SELECT t::text FROM \(table) t ORDER BY t::text")
+                #expect(rebuilt == incremental[table], "\(table) differs after a rebuild")
+            }
+            // Distinct users with impressions per variant over a range, from the rollup and from the events.
+            let fromRollup = try await tenantRows(database, tenant, """
+                SELECT variant, sum(users)::text FROM variant_user_days
+                WHERE day BETWEEN '2026-09-25' AND '2026-10-12' AND (prev_day IS NULL OR prev_day < '2026-09-25')
+                GROUP BY 1 ORDER BY 1
+                """)
+            let fromEvents = try await tenantRows(database, tenant, """
+                SELECT variant, count(DISTINCT user_id)::text FROM events
+                WHERE event_type = 'impression' AND variant IS NOT NULL
+                  AND occurred_at::date BETWEEN '2026-09-25' AND '2026-10-12'
+                GROUP BY 1 ORDER BY 1
+                """)
+            #expect(fromRollup == fromEvents && !fromEvents.isEmpty)
         }
     }
 

@@ -24,13 +24,10 @@ WITH v AS (
     WHERE day BETWEEN :from AND :to AND variant IS NOT NULL
     GROUP BY variant
 ), u AS (
-    -- DISTINCT in a subquery, then count: hashed, about 3x faster here than count(DISTINCT), which sorts.
-    SELECT variant, count(*)::int8 AS users
-    FROM (
-        SELECT DISTINCT variant, user_id
-        FROM user_variant_daily
-        WHERE day BETWEEN :from AND :to AND variant IS NOT NULL AND impressions > 0
-    ) AS seen
+    -- Each user counts once, on their first day in the range (see variant_user_days).
+    SELECT variant, sum(users)::int8 AS users
+    FROM variant_user_days
+    WHERE day BETWEEN :from AND :to AND (prev_day IS NULL OR prev_day < :from)
     GROUP BY variant
 ), ctl AS (
     SELECT coalesce((SELECT variant FROM v WHERE variant = :control), (SELECT min(variant) FROM v)) AS variant

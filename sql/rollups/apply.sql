@@ -4,6 +4,10 @@
 -- tenant's, so ::date and date_trunc give tenant-local days. Rows go in key order, which keeps the
 -- rollups' index inserts local.
 
+-- What this run changed, for the distinct-user rollups further down; dropped at the end.
+CREATE TEMP TABLE rollup_new_variant_days (user_id text NOT NULL, variant text NOT NULL, day date NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE rollup_cohort_moves (user_id text NOT NULL, old_week date NOT NULL, new_week date NOT NULL) ON COMMIT DROP;
+
 INSERT INTO note_daily AS r (note_id, day, impressions, clicks, likes, collects, comments, shares, follows, dwell_sum, dwell_count)
 SELECT note_id, occurred_at::date,
        count(*) FILTER (WHERE event_type = 'impression'),
@@ -118,21 +122,101 @@ WITH delta AS (
     SELECT b.first_day, -1
     FROM upserted AS u JOIN before AS b ON b.user_id = u.user_id
     WHERE b.first_day <> u.first_day
+), cohort_moves AS (
+    INSERT INTO rollup_cohort_moves (user_id, old_week, new_week)
+    SELECT u.user_id, date_trunc('week', b.first_day::timestamp)::date, date_trunc('week', u.first_day::timestamp)::date
+    FROM upserted AS u JOIN before AS b ON b.user_id = u.user_id
+    WHERE date_trunc('week', b.first_day::timestamp) <> date_trunc('week', u.first_day::timestamp)
 )
 INSERT INTO daily_users AS t (day, new_users)
 SELECT day, sum(change) FROM moves GROUP BY day ORDER BY day
 ON CONFLICT (day) DO UPDATE SET new_users = t.new_users + excluded.new_users;
 
-INSERT INTO user_variant_daily AS r (user_id, day, variant, impressions, clicks)
-SELECT user_id, occurred_at::date, variant,
-       count(*) FILTER (WHERE event_type = 'impression'),
-       count(*) FILTER (WHERE event_type = 'click')
-FROM rollup_source
-WHERE event_type IN ('impression', 'click')
+-- Users move to the cohort of their new first week with all the weeks they were active before this run;
+-- the weeks this run adds follow below, under the cohort the user has now.
+INSERT INTO cohort_weeks AS c (cohort_week, week, users)
+SELECT cohort_week, week, sum(change)
+FROM (SELECT m.old_week AS cohort_week, w.week, -1 AS change
+      FROM rollup_cohort_moves AS m JOIN user_weeks AS w ON w.user_id = m.user_id
+      UNION ALL
+      SELECT m.new_week, w.week, 1
+      FROM rollup_cohort_moves AS m JOIN user_weeks AS w ON w.user_id = m.user_id) AS s
+GROUP BY 1, 2
+HAVING sum(change) <> 0
+ORDER BY 1, 2
+ON CONFLICT (cohort_week, week) DO UPDATE SET users = c.users + excluded.users;
+
+WITH added AS (
+    INSERT INTO user_weeks AS r (user_id, week)
+    SELECT DISTINCT user_id, date_trunc('week', occurred_at::date::timestamp)::date
+    FROM rollup_source
+    ORDER BY 1, 2
+    ON CONFLICT (user_id, week) DO NOTHING
+    RETURNING r.user_id, r.week
+)
+INSERT INTO cohort_weeks AS c (cohort_week, week, users)
+SELECT date_trunc('week', f.first_day::timestamp)::date, a.week, count(*)
+FROM added AS a JOIN user_first_seen AS f ON f.user_id = a.user_id
+GROUP BY 1, 2
+ORDER BY 1, 2
+ON CONFLICT (cohort_week, week) DO UPDATE SET users = c.users + excluded.users;
+
+DELETE FROM cohort_weeks WHERE users = 0;
+
+-- user_variant_daily; a (user, day, variant) row whose impressions were 0 before this statement is a
+-- user newly seen in that variant that day.
+WITH delta AS (
+    SELECT user_id, occurred_at::date AS day, variant,
+           count(*) FILTER (WHERE event_type = 'impression') AS impressions,
+           count(*) FILTER (WHERE event_type = 'click') AS clicks
+    FROM rollup_source
+    WHERE event_type IN ('impression', 'click')
+    GROUP BY 1, 2, 3
+), upserted AS (
+    INSERT INTO user_variant_daily AS r (user_id, day, variant, impressions, clicks)
+    SELECT user_id, day, variant, impressions, clicks FROM delta
+    ORDER BY 1, 2, 3
+    ON CONFLICT (user_id, day, variant) DO UPDATE SET
+        impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks
+    RETURNING r.user_id, r.day, r.variant, r.impressions
+)
+INSERT INTO rollup_new_variant_days (user_id, variant, day)
+SELECT u.user_id, u.variant, u.day
+FROM upserted AS u
+JOIN delta AS d ON d.user_id = u.user_id AND d.day = u.day AND d.variant = u.variant
+WHERE d.impressions > 0 AND u.impressions = d.impressions;
+
+-- variant_user_days: for each (user, variant), the days this run added and the old days right after
+-- them get a new previous day. Before the first added day m nothing changes; from m on, the pairs
+-- (day, previous day) are counted again over all days (+1) and over the old days alone (-1). `prior`
+-- is the last day before m, the same with or without the added days.
+WITH firsts AS (
+    SELECT f.user_id, f.variant, f.m,
+           (SELECT max(p.day) FROM user_variant_daily AS p
+            WHERE p.user_id = f.user_id AND p.day < f.m AND p.variant = f.variant AND p.impressions > 0) AS prior
+    FROM (SELECT user_id, variant, min(day) AS m FROM rollup_new_variant_days GROUP BY 1, 2) AS f
+), tail AS (
+    SELECT f.user_id, f.variant, r.day, f.prior, n.day IS NOT NULL AS added
+    FROM firsts AS f
+    JOIN user_variant_daily AS r ON r.user_id = f.user_id AND r.day >= f.m AND r.variant = f.variant AND r.impressions > 0
+    LEFT JOIN rollup_new_variant_days AS n ON n.user_id = r.user_id AND n.day = r.day AND n.variant = r.variant
+), pairs AS (
+    SELECT variant, day, coalesce(lag(day) OVER (PARTITION BY user_id, variant ORDER BY day), prior) AS prev_day, 1 AS change
+    FROM tail
+    UNION ALL
+    SELECT variant, day, coalesce(lag(day) OVER (PARTITION BY user_id, variant ORDER BY day), prior), -1
+    FROM tail
+    WHERE NOT added
+)
+INSERT INTO variant_user_days AS g (variant, day, prev_day, users)
+SELECT variant, day, prev_day, sum(change)
+FROM pairs
 GROUP BY 1, 2, 3
+HAVING sum(change) <> 0
 ORDER BY 1, 2, 3
-ON CONFLICT (user_id, day, variant) DO UPDATE SET
-    impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks;
+ON CONFLICT (variant, day, prev_day) DO UPDATE SET users = g.users + excluded.users;
+
+DELETE FROM variant_user_days WHERE users = 0;
 
 INSERT INTO dwell_histogram AS r (note_id, day, bucket, events)
 SELECT note_id, occurred_at::date, hotpot_lib.dwell_bucket(dwell_ms), count(*)
@@ -141,3 +225,5 @@ WHERE dwell_ms IS NOT NULL
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 ON CONFLICT (note_id, day, bucket) DO UPDATE SET events = r.events + excluded.events;
+
+DROP TABLE rollup_new_variant_days, rollup_cohort_moves;

@@ -4,12 +4,11 @@ WITH first AS (
     SELECT user_id, first_day - (extract(isodow FROM first_day)::int - 1) AS cohort_week
     FROM first
     WHERE first_day - (extract(isodow FROM first_day)::int - 1) >= :from - (extract(isodow FROM :from)::int - 1)
-      AND first_day <= :to
+      AND first_day - (extract(isodow FROM first_day)::int - 1) <= :to
 ), active AS (
     SELECT DISTINCT c.cohort_week, c.user_id,
            (e.occurred_at::date - (extract(isodow FROM e.occurred_at::date)::int - 1) - c.cohort_week) / 7 AS week_offset
     FROM cohorts AS c JOIN events AS e ON e.user_id = c.user_id
-    WHERE e.occurred_at::date <= :to
 )
 SELECT k.cohort_week, (SELECT count(*) FROM cohorts AS x WHERE x.cohort_week = k.cohort_week)::int8 AS cohort_users,
        w AS week_offset,

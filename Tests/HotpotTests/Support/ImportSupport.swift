@@ -62,13 +62,13 @@ func tenantRows(_ database: HotpotDatabase, _ tenant: TenantRef, _ sql: String) 
 }
 
 /// Deterministic events CSV for tests: `count` events over `days` days, ids e<offset+i>.
-func generatedEventsCSV(count: Int, offset: Int = 0, seed: UInt64 = 42, days: Int = 10) -> String {
+func generatedEventsCSV(count: Int, offset: Int = 0, seed: UInt64 = 42, days: Int = 10, firstDay: Int = 0) -> String {
     var generator = SplitMix64(seed: seed)
     var lines = ["event_id,occurred_at,user_id,note_id,event_type,dwell_ms,surface,variant"]
     let types = ["impression", "impression", "impression", "impression", "click", "like", "collect", "comment", "share", "follow"]
     let surfaces = ["feed", "search", "profile", ""]
     let variants = ["control", "v2", ""]
-    let start = 1_790_000_000  // 2026-09-21
+    let start = 1_790_000_000 + firstDay * 86400  // 2026-09-21 + firstDay
     for i in 0..<count {
         let t = start + Int(generator.next() % UInt64(days * 86400))
         let date = Date(timeIntervalSince1970: TimeInterval(t))

@@ -215,6 +215,9 @@ public struct Importer: Sendable {
         binds.append(importID)
         switch kind {
         case .notes, .users, .noteTags:
+            if kind == .users {
+                try await connection.execute(script: try files.sql("rollups/users_changed.sql"), logger: logger)
+            }
             let rows = try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/merge_\(kind.rawValue).sql"), binds: binds), logger: logger)
             for try await (loaded, duplicate) in rows.decode((Int, Int).self) { return (loaded, duplicate) }
             return (0, 0)

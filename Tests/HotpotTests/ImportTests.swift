@@ -193,7 +193,7 @@ import Testing
 
     static let rollupTables = [
         "note_daily", "note_hourly", "traffic_daily", "user_daily", "user_first_seen", "user_variant_daily", "dwell_histogram",
-        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks",
+        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks", "audience_days",
     ]
 
     @Test func incrementalRollupsEqualAFullRebuild() async throws {
@@ -230,9 +230,18 @@ import Testing
                 generatedEventsCSV(count: 600, offset: 2000, seed: 9, days: 30, firstDay: 0),
                 generatedEventsCSV(count: 300, offset: 3000, seed: 10, days: 4, firstDay: 10),
             ]
-            for file in files {
-                #expect(try await importText(database, tenant, .events, file).status == .committed)
+            // Users arrive between event files and change later: their active days move between values.
+            func usersCSV(_ ids: Range<Int>, city: (Int) -> String) -> String {
+                let genders = ["f", "m", ""]
+                return "user_id,gender,age_band,city\n" + ids.map { "u\($0),\(genders[$0 % 3]),\($0 % 2 == 0 ? "18-24" : "25-34"),\(city($0))\n" }.joined()
             }
+            for (index, file) in files.enumerated() {
+                #expect(try await importText(database, tenant, .events, file).status == .committed)
+                if index == 1 {
+                    #expect(try await importText(database, tenant, .users, usersCSV(0..<30) { $0 % 2 == 0 ? "Shanghai" : "Chengdu" }, source: "users1.csv").status == .committed)
+                }
+            }
+            #expect(try await importText(database, tenant, .users, usersCSV(10..<45) { $0 % 3 == 0 ? "Beijing" : "" }, source: "users2.csv").status == .committed)
             var incremental: [String: [[String?]]] = [:]
             for table in Self.rollupTables {
                 incremental[table] = try await tenantRows(database, tenant, "SELECT t::text FROM \(table) t ORDER BY t::text")
@@ -263,6 +272,23 @@ import Testing
                 GROUP BY 1 ORDER BY 1
                 """)
             #expect(fromRollup == fromEvents && !fromEvents.isEmpty)
+            let audienceFromRollup = try await tenantRows(database, tenant, """
+                SELECT attribute, value, sum(users)::text FROM audience_days
+                WHERE day BETWEEN '2026-09-24' AND '2026-10-03' AND (prev_day IS NULL OR prev_day < '2026-09-24')
+                GROUP BY 1, 2 ORDER BY 1, 2
+                """)
+            let audienceFromEvents = try await tenantRows(database, tenant, """
+                WITH a AS (
+                    SELECT coalesce(u.gender, 'unknown') AS gender, coalesce(u.age_band, 'unknown') AS age_band, coalesce(u.city, 'unknown') AS city
+                    FROM (SELECT DISTINCT user_id FROM events WHERE occurred_at::date BETWEEN '2026-09-24' AND '2026-10-03') AS e
+                    LEFT JOIN users AS u ON u.user_id = e.user_id
+                )
+                SELECT * FROM (SELECT 'age_band' AS attribute, age_band AS value, count(*)::text FROM a GROUP BY 2
+                               UNION ALL SELECT 'city', city, count(*)::text FROM a GROUP BY 2
+                               UNION ALL SELECT 'gender', gender, count(*)::text FROM a GROUP BY 2) AS x
+                ORDER BY 1, 2
+                """)
+            #expect(audienceFromRollup == audienceFromEvents && audienceFromEvents.count > 6)
         }
     }
 

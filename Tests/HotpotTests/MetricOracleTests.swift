@@ -30,9 +30,19 @@ enum SharedDataset {
 @Suite struct MetricOracleTests {
     static let names = (try? MetricStore.loadBuiltins(TestDatabase.files).keys.sorted()) ?? []
 
-    /// Each built-in metric (reading rollups) gives exactly what brute force over raw events gives.
+    /// Each built-in metric (reading rollups) gives exactly what brute force over raw events gives, over
+    /// the whole period and over a window inside it (where users active before `from` must not count).
     @Test(arguments: names)
     func metricMatchesItsOracle(name: String) async throws {
+        try await compareWithOracle(name: name, window: nil)
+        let metric = try #require(try MetricStore.loadBuiltins(TestDatabase.files)[name])
+        if metric.parameter("from") != nil && metric.parameter("to") != nil {
+            try await compareWithOracle(name: name, window: (startOffset: 17, endOffset: 6))
+        }
+    }
+
+    /// `window` moves `from` forward and `to` back by that many days, and turns on every boolean option.
+    func compareWithOracle(name: String, window: (startOffset: Int, endOffset: Int)?) async throws {
         let database = try await TestDatabase.shared()
         let tenant = try await SharedDataset.tenant()
         let metric = try #require(try MetricStore.loadBuiltins(TestDatabase.files)[name])
@@ -42,14 +52,23 @@ enum SharedDataset {
 
         let timeZone = TimeZone(identifier: tenant.timezone)!
         let today = DateOnly.today(in: timeZone, now: SharedDataset.configuration.endDate)
-        let params = try metric.resolve(SharedDataset.pinnedParameters(for: metric), today: today, timeZone: timeZone)
+        var given = SharedDataset.pinnedParameters(for: metric)
+        if let window {
+            let end = SharedDataset.configuration.endDate
+            let start = end.addingTimeInterval(-Double(SharedDataset.configuration.days) * 86400)
+            let day = { (date: Date) in String(date.formatted(.iso8601).prefix(10)) }
+            given["from"] = [day(start.addingTimeInterval(Double(window.startOffset) * 86400))]
+            given["to"] = [day(end.addingTimeInterval(-Double(1 + window.endOffset) * 86400))]
+            for parameter in metric.params where parameter.type == .bool { given[parameter.name] = ["true"] }
+        }
+        let params = try metric.resolve(given, today: today, timeZone: timeZone)
         let runner = MetricRunner(database, rowCap: 100_000, timeout: .seconds(60))
         let fast = try await runner.run(metric, params: params, tenant: tenant)
         let slow = try await runner.run(oracle, params: params, tenant: tenant)
         #expect(fast.columns == slow.columns)
-        #expect(fast.rows.count == slow.rows.count, "\(name): \(fast.rows.count) rows vs oracle \(slow.rows.count)")
+        #expect(fast.rows.count == slow.rows.count, "\(name) \(params): \(fast.rows.count) rows vs oracle \(slow.rows.count)")
         for (index, (a, b)) in zip(fast.rows, slow.rows).enumerated() {
-            #expect(Self.same(a, b), "\(name) row \(index): \(a) vs oracle \(b)")
+            #expect(Self.same(a, b), "\(name) \(params) row \(index): \(a) vs oracle \(b)")
             if !Self.same(a, b) { break }
         }
     }

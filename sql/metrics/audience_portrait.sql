@@ -16,20 +16,25 @@ params:
   cross: {type: bool, default: false}
   min_cell: {type: int, default: 10, min: 10}
 --- */
-WITH active AS (
-    SELECT DISTINCT user_id FROM user_daily WHERE day BETWEEN :from AND :to
+WITH marginals AS (
+    -- Each user counts once per attribute, on their first active day in the range (see audience_days).
+    SELECT attribute, value, sum(users) AS users
+    FROM audience_days
+    WHERE day BETWEEN :from AND :to AND (prev_day IS NULL OR prev_day < :from)
+    GROUP BY 1, 2
 ), attrs AS (
     SELECT coalesce(u.gender, 'unknown') AS gender, coalesce(u.age_band, 'unknown') AS age_band,
            coalesce(u.city, 'unknown') AS city
-    FROM active AS a
+    FROM (SELECT DISTINCT user_id FROM user_daily WHERE day BETWEEN :from AND :to) AS a
     LEFT JOIN users AS u ON u.user_id = a.user_id
 ), cells AS (
-    SELECT 1 AS set_no, gender, NULL::text AS age_band, NULL::text AS city, count(*) AS users FROM attrs GROUP BY gender
+    SELECT 1 AS set_no, value AS gender, NULL::text AS age_band, NULL::text AS city, users FROM marginals WHERE attribute = 'gender'
     UNION ALL
-    SELECT 2, NULL, age_band, NULL, count(*) FROM attrs GROUP BY age_band
+    SELECT 2, NULL, value, NULL, users FROM marginals WHERE attribute = 'age_band'
     UNION ALL
-    SELECT 3, NULL, NULL, city, count(*) FROM attrs GROUP BY city
+    SELECT 3, NULL, NULL, value, users FROM marginals WHERE attribute = 'city'
     UNION ALL
+    -- The cross breakdown has no rollup: it counts distinct users (slower, only when asked for).
     SELECT 4, gender, age_band, city, count(*) FROM attrs WHERE :cross GROUP BY gender, age_band, city
 ), merged AS (
     SELECT set_no, users < :min_cell AS is_other,

@@ -5,6 +5,7 @@
 -- rollups' index inserts local.
 
 -- What this run changed, for the distinct-user rollups further down; dropped at the end.
+CREATE TEMP TABLE rollup_new_user_days (user_id text NOT NULL, day date NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE rollup_new_variant_days (user_id text NOT NULL, variant text NOT NULL, day date NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE rollup_cohort_moves (user_id text NOT NULL, old_week date NOT NULL, new_week date NOT NULL) ON COMMIT DROP;
 
@@ -84,6 +85,8 @@ WITH delta AS (
         events = r.events + excluded.events, impressions = r.impressions + excluded.impressions,
         clicks = r.clicks + excluded.clicks, engagements = r.engagements + excluded.engagements
     RETURNING r.user_id, r.day, r.engagements, (r.xmax = 0) AS inserted
+), new_days AS (
+    INSERT INTO rollup_new_user_days (user_id, day) SELECT user_id, day FROM upserted WHERE inserted
 )
 INSERT INTO daily_users AS t (day, active_users, engaged_users)
 SELECT u.day, count(*) FILTER (WHERE u.inserted),
@@ -94,6 +97,40 @@ GROUP BY u.day
 ORDER BY u.day
 ON CONFLICT (day) DO UPDATE SET
     active_users = t.active_users + excluded.active_users, engaged_users = t.engaged_users + excluded.engaged_users;
+
+-- audience_days: the (day, previous active day) pairs of each user that this run's new active days
+-- change, worked out as for variant_user_days below, under the user's attributes as they are now.
+WITH firsts AS (
+    SELECT f.user_id, f.m,
+           (SELECT max(p.day) FROM user_daily AS p WHERE p.user_id = f.user_id AND p.day < f.m) AS prior
+    FROM (SELECT user_id, min(day) AS m FROM rollup_new_user_days GROUP BY 1) AS f
+), tail AS (
+    SELECT f.user_id, r.day, f.prior, n.day IS NOT NULL AS added
+    FROM firsts AS f
+    JOIN user_daily AS r ON r.user_id = f.user_id AND r.day >= f.m
+    LEFT JOIN rollup_new_user_days AS n ON n.user_id = r.user_id AND n.day = r.day
+), pairs AS (
+    SELECT user_id, day, coalesce(lag(day) OVER (PARTITION BY user_id ORDER BY day), prior) AS prev_day, 1 AS change
+    FROM tail
+    UNION ALL
+    SELECT user_id, day, coalesce(lag(day) OVER (PARTITION BY user_id ORDER BY day), prior), -1
+    FROM tail
+    WHERE NOT added
+), net AS (
+    SELECT user_id, day, prev_day, sum(change) AS change FROM pairs GROUP BY 1, 2, 3 HAVING sum(change) <> 0
+)
+INSERT INTO audience_days AS a (attribute, value, day, prev_day, users)
+SELECT v.attribute, v.value, n.day, n.prev_day, sum(n.change)
+FROM net AS n
+LEFT JOIN users AS u ON u.user_id = n.user_id
+CROSS JOIN LATERAL (VALUES ('gender', coalesce(u.gender, 'unknown')), ('age_band', coalesce(u.age_band, 'unknown')),
+                           ('city', coalesce(u.city, 'unknown'))) AS v(attribute, value)
+GROUP BY 1, 2, 3, 4
+HAVING sum(n.change) <> 0
+ORDER BY 1, 2, 3, 4
+ON CONFLICT (attribute, value, day, prev_day) DO UPDATE SET users = a.users + excluded.users;
+
+DELETE FROM audience_days WHERE users = 0;
 
 -- user_first_seen, and daily_users.new_users: a new user counts on their first day; a user whose first
 -- event turns out earlier (a late file) moves from the old first day to the new one. Every part of one
@@ -226,4 +263,4 @@ GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 ON CONFLICT (note_id, day, bucket) DO UPDATE SET events = r.events + excluded.events;
 
-DROP TABLE rollup_new_variant_days, rollup_cohort_moves;
+DROP TABLE rollup_new_user_days, rollup_new_variant_days, rollup_cohort_moves;

@@ -16,6 +16,22 @@ import Testing
         }
     }
 
+    /// The shared statistical helpers stay finite in the far tails (a z-test over millions of
+    /// impressions reaches |z| > 38, where exp(-z²/2) underflows a double).
+    @Test func statisticalHelpersHandleExtremeInputs() async throws {
+        let database = try await TestDatabase.shared()
+        let rows = try await database.client.withConnection { connection in
+            try await queryStrings(connection, """
+                SELECT round(hotpot_lib.normal_cdf(0)::numeric, 6)::text, round(hotpot_lib.normal_cdf(1.96)::numeric, 4)::text,
+                       hotpot_lib.normal_cdf(-60)::text, hotpot_lib.normal_cdf(60)::text,
+                       hotpot_lib.two_proportion_p(100000, 10000000, 200000, 10000000)::text,
+                       round(hotpot_lib.two_proportion_p(500, 10000, 520, 10000)::numeric, 3)::text,
+                       round(hotpot_lib.wilson_lower(0, 10)::numeric, 6)::text
+                """)
+        }
+        #expect(rows == [["0.500000", "0.9750", "0", "1", "0", "0.520", "0.000000"]])
+    }
+
     @Test func concurrentRunsDoNotRace() async throws {
         try await TestDatabase.withFreshDatabase { database in
             let reports = try await withThrowingTaskGroup(of: Migrator.Report.self) { group in

@@ -193,7 +193,7 @@ import Testing
 
     static let rollupTables = [
         "note_daily", "note_hourly", "traffic_daily", "user_daily", "user_first_seen", "user_variant_daily", "dwell_histogram",
-        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks", "audience_days",
+        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks", "audience_days", "note_cumulative",
     ]
 
     @Test func incrementalRollupsEqualAFullRebuild() async throws {
@@ -289,6 +289,20 @@ import Testing
                 ORDER BY 1, 2
                 """)
             #expect(audienceFromRollup == audienceFromEvents && audienceFromEvents.count > 6)
+            // Running totals: every note has a row for every day from its first to the last day, each the sum
+            // of its daily rows so far.
+            #expect(try await tenantRows(database, tenant, """
+                WITH expected AS (
+                    SELECT f.note_id, g.day::date AS day,
+                           (SELECT sum(d.impressions + d.clicks + d.likes + d.collects + d.comments + d.shares + d.follows)
+                            FROM note_daily AS d WHERE d.note_id = f.note_id AND d.day <= g.day::date) AS events
+                    FROM (SELECT note_id, min(day) AS first_day FROM note_daily GROUP BY 1) AS f
+                    CROSS JOIN LATERAL generate_series(f.first_day, (SELECT max(day) FROM note_daily), interval '1 day') AS g(day)
+                )
+                SELECT count(*)::text FROM expected AS e
+                FULL JOIN note_cumulative AS c ON c.note_id = e.note_id AND c.day = e.day
+                WHERE e.events IS DISTINCT FROM c.impressions + c.clicks + c.likes + c.collects + c.comments + c.shares + c.follows
+                """) == [["0"]])
         }
     }
 

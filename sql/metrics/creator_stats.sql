@@ -22,13 +22,14 @@ WITH published AS (
     FROM notes
     WHERE published_at::date BETWEEN :from AND :to
 ), per_note AS (
+    -- Everything up to `to`: the note's running totals at `to` (see note_cumulative).
     SELECT p.note_id, p.author_id,
-           coalesce(sum(d.impressions), 0) AS impressions, coalesce(sum(d.clicks), 0) AS clicks,
-           coalesce(sum(d.likes + d.collects + d.comments + d.shares), 0) AS interactions,
-           coalesce(sum(d.likes), 0) AS likes
+           coalesce(t.impressions, 0) AS impressions, coalesce(t.clicks, 0) AS clicks,
+           coalesce(t.likes + t.collects + t.comments + t.shares, 0) AS interactions,
+           coalesce(t.likes, 0) AS likes
     FROM published AS p
-    LEFT JOIN note_daily AS d ON d.note_id = p.note_id AND d.day <= :to
-    GROUP BY p.note_id, p.author_id
+    LEFT JOIN note_cumulative AS t
+        ON t.day = (SELECT least(:to, max(day)) FROM note_cumulative) AND t.note_id = p.note_id
 ), per_author AS (
     SELECT author_id, count(*)::int8 AS notes,
            sum(impressions)::int8 AS impressions, sum(clicks)::int8 AS clicks, sum(interactions)::int8 AS interactions,

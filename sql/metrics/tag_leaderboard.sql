@@ -22,12 +22,21 @@ WITH tagged AS (
     FROM note_tags
     WHERE (:sources IS NULL OR source = ANY(:sources))
       AND (source <> 'model' OR coalesce(confidence, 0) >= :min_confidence)
+), window_counts AS (
+    -- Counts over [from, to]: the running totals at `to` minus those at `from - 1` (see note_cumulative).
+    SELECT t.note_id,
+           (t.impressions - coalesce(b.impressions, 0))::int8 AS impressions, (t.clicks - coalesce(b.clicks, 0))::int8 AS clicks,
+           (t.likes - coalesce(b.likes, 0))::int8 AS likes, (t.collects - coalesce(b.collects, 0))::int8 AS collects,
+           (t.comments - coalesce(b.comments, 0))::int8 AS comments, (t.shares - coalesce(b.shares, 0))::int8 AS shares,
+           (t.follows - coalesce(b.follows, 0))::int8 AS follows
+    FROM note_cumulative AS t
+    LEFT JOIN note_cumulative AS b
+        ON b.day = (SELECT least(:from - 1, max(day)) FROM note_cumulative) AND b.note_id = t.note_id
+    WHERE t.day = (SELECT least(:to, max(day)) FROM note_cumulative)
 ), per_note AS (
-    SELECT note_id, sum(impressions) AS impressions, sum(clicks) AS clicks,
-           sum(likes + collects + comments + shares) AS interactions
-    FROM note_daily
-    WHERE day BETWEEN :from AND :to
-    GROUP BY note_id
+    SELECT note_id, impressions, clicks, likes + collects + comments + shares AS interactions
+    FROM window_counts
+    WHERE impressions + clicks + likes + collects + comments + shares + follows > 0
 ), per_tag AS (
     SELECT t.tag, count(*)::int8 AS notes, sum(p.impressions)::int8 AS impressions,
            sum(p.clicks)::int8 AS clicks, sum(p.interactions)::int8 AS interactions

@@ -22,10 +22,14 @@ WITH published AS (
     FROM notes
     WHERE published_at::date BETWEEN :from AND :to
 ), reach AS (
-    SELECT p.note_id,
-           coalesce((SELECT sum(d.impressions) FROM note_daily AS d
-                     WHERE d.note_id = p.note_id AND d.day BETWEEN p.published_day AND :to), 0) AS impressions
+    -- Impressions from the publication day to `to`: running totals at `to` minus the day before
+    -- publication (see note_cumulative).
+    SELECT p.note_id, coalesce(t.impressions, 0) - coalesce(b.impressions, 0) AS impressions
     FROM published AS p
+    LEFT JOIN note_cumulative AS t
+        ON t.day = (SELECT least(:to, max(day)) FROM note_cumulative) AND t.note_id = p.note_id
+    LEFT JOIN note_cumulative AS b
+        ON b.day = least(p.published_day - 1, (SELECT max(day) FROM note_cumulative)) AND b.note_id = p.note_id
 ), tiers(tier, min_impressions) AS (
     VALUES (0, 0::int8), (1, :tier1), (2, :tier2), (3, :tier3), (4, :tier4)
 ), counts AS (

@@ -29,6 +29,44 @@ ON CONFLICT (note_id, day) DO UPDATE SET
     follows = r.follows + excluded.follows, dwell_sum = r.dwell_sum + excluded.dwell_sum,
     dwell_count = r.dwell_count + excluded.dwell_count;
 
+-- note_cumulative (see there). Notes with new events are recomputed from the first day that changed
+-- (or the first day after the old last day, when the new events came later still); every other
+-- note's last row is carried forward to the new last day.
+CREATE TEMP TABLE rollup_note_starts ON COMMIT DROP AS
+SELECT c.note_id,
+       CASE WHEN EXISTS (SELECT 1 FROM note_cumulative AS k WHERE k.day = l.last_day AND k.note_id = c.note_id)
+            THEN least(c.first_day, l.last_day + 1) ELSE c.first_day END AS start_day
+FROM (SELECT note_id, min(occurred_at::date) AS first_day FROM rollup_source GROUP BY 1) AS c
+CROSS JOIN (SELECT max(day) AS last_day FROM note_cumulative) AS l;
+
+INSERT INTO note_cumulative (day, note_id, impressions, clicks, likes, collects, comments, shares, follows)
+SELECT l.last_day + i, k.note_id, k.impressions, k.clicks, k.likes, k.collects, k.comments, k.shares, k.follows
+FROM (SELECT max(day) AS last_day FROM note_cumulative) AS l
+JOIN note_cumulative AS k ON k.day = l.last_day
+CROSS JOIN generate_series(1, (SELECT max(day) FROM note_daily) - l.last_day) AS i
+WHERE NOT EXISTS (SELECT 1 FROM rollup_note_starts AS s WHERE s.note_id = k.note_id)
+ORDER BY 1, 2;
+
+INSERT INTO note_cumulative AS k (day, note_id, impressions, clicks, likes, collects, comments, shares, follows)
+SELECT s.start_day + i, s.note_id,
+       coalesce(b.impressions, 0) + sum(coalesce(d.impressions, 0)) OVER w,
+       coalesce(b.clicks, 0) + sum(coalesce(d.clicks, 0)) OVER w,
+       coalesce(b.likes, 0) + sum(coalesce(d.likes, 0)) OVER w,
+       coalesce(b.collects, 0) + sum(coalesce(d.collects, 0)) OVER w,
+       coalesce(b.comments, 0) + sum(coalesce(d.comments, 0)) OVER w,
+       coalesce(b.shares, 0) + sum(coalesce(d.shares, 0)) OVER w,
+       coalesce(b.follows, 0) + sum(coalesce(d.follows, 0)) OVER w
+FROM rollup_note_starts AS s
+CROSS JOIN (SELECT max(day) AS last_day FROM note_daily) AS l
+CROSS JOIN LATERAL generate_series(0, l.last_day - s.start_day) AS i
+LEFT JOIN note_cumulative AS b ON b.day = s.start_day - 1 AND b.note_id = s.note_id
+LEFT JOIN note_daily AS d ON d.note_id = s.note_id AND d.day = s.start_day + i
+WINDOW w AS (PARTITION BY s.note_id ORDER BY i)
+ORDER BY 1, 2
+ON CONFLICT (day, note_id) DO UPDATE SET
+    impressions = excluded.impressions, clicks = excluded.clicks, likes = excluded.likes, collects = excluded.collects,
+    comments = excluded.comments, shares = excluded.shares, follows = excluded.follows;
+
 INSERT INTO note_hourly AS r (note_id, hour, impressions, clicks, likes, collects, comments, shares, follows)
 SELECT note_id, date_trunc('hour', occurred_at, 'UTC'),
        count(*) FILTER (WHERE event_type = 'impression'),
@@ -263,4 +301,4 @@ GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 ON CONFLICT (note_id, day, bucket) DO UPDATE SET events = r.events + excluded.events;
 
-DROP TABLE rollup_new_user_days, rollup_new_variant_days, rollup_cohort_moves;
+DROP TABLE rollup_new_user_days, rollup_new_variant_days, rollup_cohort_moves, rollup_note_starts;

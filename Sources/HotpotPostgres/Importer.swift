@@ -215,8 +215,9 @@ public struct Importer: Sendable {
         binds.append(importID)
         switch kind {
         case .notes, .users, .noteTags:
-            if kind == .users {
-                try await connection.execute(script: try files.sql("rollups/users_changed.sql"), logger: logger)
+            // Rollups that depend on these tables follow the rows this merge is about to change.
+            if kind == .users || kind == .notes {
+                try await connection.execute(script: try files.sql("rollups/\(kind.rawValue)_changed.sql"), logger: logger)
             }
             let rows = try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/merge_\(kind.rawValue).sql"), binds: binds), logger: logger)
             for try await (loaded, duplicate) in rows.decode((Int, Int).self) { return (loaded, duplicate) }

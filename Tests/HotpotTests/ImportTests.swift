@@ -193,7 +193,7 @@ import Testing
 
     static let rollupTables = [
         "note_daily", "note_hourly", "traffic_daily", "user_daily", "user_first_seen", "user_variant_daily", "dwell_histogram",
-        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks", "audience_days", "note_cumulative",
+        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks", "audience_days", "note_cumulative", "dwell_type_daily",
     ]
 
     @Test func incrementalRollupsEqualAFullRebuild() async throws {
@@ -230,7 +230,11 @@ import Testing
                 generatedEventsCSV(count: 600, offset: 2000, seed: 9, days: 30, firstDay: 0),
                 generatedEventsCSV(count: 300, offset: 3000, seed: 10, days: 4, firstDay: 10),
             ]
-            // Users arrive between event files and change later: their active days move between values.
+            // Users and notes arrive between event files and change later: their active days and dwell
+            // histograms move between values.
+            func notesCSV(_ ids: Range<Int>, type: (Int) -> String) -> String {
+                "note_id,author_id,note_type,published_at\n" + ids.map { "n\($0),u\($0),\(type($0)),2026-09-20T00:00:00Z\n" }.joined()
+            }
             func usersCSV(_ ids: Range<Int>, city: (Int) -> String) -> String {
                 let genders = ["f", "m", ""]
                 return "user_id,gender,age_band,city\n" + ids.map { "u\($0),\(genders[$0 % 3]),\($0 % 2 == 0 ? "18-24" : "25-34"),\(city($0))\n" }.joined()
@@ -239,9 +243,11 @@ import Testing
                 #expect(try await importText(database, tenant, .events, file).status == .committed)
                 if index == 1 {
                     #expect(try await importText(database, tenant, .users, usersCSV(0..<30) { $0 % 2 == 0 ? "Shanghai" : "Chengdu" }, source: "users1.csv").status == .committed)
+                    #expect(try await importText(database, tenant, .notes, notesCSV(0..<20) { $0 % 2 == 0 ? "image" : "video" }, source: "notes1.csv").status == .committed)
                 }
             }
             #expect(try await importText(database, tenant, .users, usersCSV(10..<45) { $0 % 3 == 0 ? "Beijing" : "" }, source: "users2.csv").status == .committed)
+            #expect(try await importText(database, tenant, .notes, notesCSV(10..<25) { $0 % 3 == 0 ? "image" : "" }, source: "notes2.csv").status == .committed)
             var incremental: [String: [[String?]]] = [:]
             for table in Self.rollupTables {
                 incremental[table] = try await tenantRows(database, tenant, "SELECT t::text FROM \(table) t ORDER BY t::text")
@@ -289,6 +295,15 @@ import Testing
                 ORDER BY 1, 2
                 """)
             #expect(audienceFromRollup == audienceFromEvents && audienceFromEvents.count > 6)
+            let dwellFromRollup = try await tenantRows(database, tenant, """
+                SELECT day::text, note_type, bucket::text, events::text FROM dwell_type_daily ORDER BY 1, 2, 3
+                """)
+            let dwellFromEvents = try await tenantRows(database, tenant, """
+                SELECT e.occurred_at::date::text, coalesce(n.note_type, 'unknown'), hotpot_lib.dwell_bucket(e.dwell_ms)::text, count(*)::text
+                FROM events AS e LEFT JOIN notes AS n ON n.note_id = e.note_id
+                WHERE e.dwell_ms IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+                """)
+            #expect(dwellFromRollup == dwellFromEvents && Set(dwellFromEvents.map { $0[1] }).count == 3)
             // Running totals: every note has a row for every day from its first to the last day, each the sum
             // of its daily rows so far.
             #expect(try await tenantRows(database, tenant, """

@@ -14,10 +14,9 @@ params:
   to: {type: date, default: today}
 --- */
 WITH hist AS (
-    SELECT coalesce(n.note_type, 'unknown') AS note_type, h.bucket, sum(h.events) AS events
-    FROM dwell_histogram AS h
-    LEFT JOIN notes AS n ON n.note_id = h.note_id
-    WHERE h.day BETWEEN :from AND :to
+    SELECT note_type, bucket, sum(events) AS events
+    FROM dwell_type_daily
+    WHERE day BETWEEN :from AND :to
     GROUP BY 1, 2
 ), grouped AS (
     SELECT note_type, bucket, events FROM hist

@@ -20,10 +20,9 @@ WITH cut AS (
 ), per_day AS (
     SELECT h.day, sum(h.events) AS dwell_events,
            sum(h.events) FILTER (WHERE h.bucket >= c.bucket) AS long_reads
-    FROM dwell_histogram AS h, cut AS c
+    FROM dwell_type_daily AS h, cut AS c
     WHERE h.day BETWEEN :from AND :to
-      AND (:note_type IS NULL
-           OR EXISTS (SELECT 1 FROM notes AS n WHERE n.note_id = h.note_id AND n.note_type = :note_type))
+      AND (:note_type IS NULL OR h.note_type = :note_type)
     GROUP BY h.day
 )
 SELECT d.day,

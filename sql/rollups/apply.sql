@@ -293,6 +293,16 @@ ON CONFLICT (variant, day, prev_day) DO UPDATE SET users = g.users + excluded.us
 
 DELETE FROM variant_user_days WHERE users = 0;
 
+-- dwell_type_daily, under each note's type as it is now (see there).
+INSERT INTO dwell_type_daily AS r (day, note_type, bucket, events)
+SELECT e.occurred_at::date, coalesce(n.note_type, 'unknown'), hotpot_lib.dwell_bucket(e.dwell_ms), count(*)
+FROM rollup_source AS e
+LEFT JOIN notes AS n ON n.note_id = e.note_id
+WHERE e.dwell_ms IS NOT NULL
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3
+ON CONFLICT (day, note_type, bucket) DO UPDATE SET events = r.events + excluded.events;
+
 INSERT INTO dwell_histogram AS r (note_id, day, bucket, events)
 SELECT note_id, occurred_at::date, hotpot_lib.dwell_bucket(dwell_ms), count(*)
 FROM rollup_source

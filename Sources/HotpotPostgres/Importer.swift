@@ -215,13 +215,19 @@ public struct Importer: Sendable {
         binds.append(importID)
         switch kind {
         case .notes, .users, .noteTags:
-            // Rollups that depend on these tables follow the rows this merge is about to change.
-            if kind == .users || kind == .notes {
-                try await connection.execute(script: try files.sql("rollups/\(kind.rawValue)_changed.sql"), logger: logger)
+            // Rollups that depend on these tables follow the rows this merge changes.
+            switch kind {
+            case .users, .notes: try await connection.execute(script: try files.sql("rollups/\(kind.rawValue)_changed.sql"), logger: logger)
+            case .noteTags: try await connection.execute(script: try files.sql("rollups/note_tags_before.sql"), logger: logger)
+            case .events: break
             }
+            var counts = (0, 0)
             let rows = try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/merge_\(kind.rawValue).sql"), binds: binds), logger: logger)
-            for try await (loaded, duplicate) in rows.decode((Int, Int).self) { return (loaded, duplicate) }
-            return (0, 0)
+            for try await (loaded, duplicate) in rows.decode((Int, Int).self) { counts = (loaded, duplicate) }
+            if kind == .noteTags {
+                try await connection.execute(script: try files.sql("rollups/note_tags_after.sql"), logger: logger)
+            }
+            return counts
         case .events:
             try await connection.execute(script: try files.sql("imports/fresh_events.sql"), logger: logger)
             try await ensurePartitions(connection, tenant: tenant, logger: logger)

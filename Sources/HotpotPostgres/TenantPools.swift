@@ -17,9 +17,13 @@ public actor TenantPools {
     final class Pool: Sendable {
         let client: PostgresClient
         let runner: Task<Void, Never>
+        /// Done shortly after `run()` began: a lease before that works but makes PostgresNIO log a warning
+        /// on every new pool (the same grace `withDatabase` gives the service pool).
+        let started: Task<Void, Never>
         init(client: PostgresClient) {
             self.client = client
             self.runner = Task { await client.run() }
+            self.started = Task { try? await Task.sleep(for: .milliseconds(20)) }
         }
     }
 
@@ -43,12 +47,16 @@ public actor TenantPools {
         guard let secret else { throw HotpotError(.internal, "no tenant password secret") }
         inUse[tenant.id, default: 0] += 1
         lastUse[tenant.id] = .now
-        if let pool = pools[tenant.id] { return pool.client }
+        if let pool = pools[tenant.id] {
+            await pool.started.value
+            return pool.client
+        }
         let settings = base.with(username: tenant.role, password: tenantPassword(secret: secret, role: tenant.role))
         var configuration = settings.clientConfiguration(maximumConnections: maximumConnections)
         configuration.options.connectionIdleTimeout = idleTimeout
         let pool = Pool(client: PostgresClient(configuration: configuration, backgroundLogger: logger))
         pools[tenant.id] = pool
+        await pool.started.value
         return pool.client
     }
 

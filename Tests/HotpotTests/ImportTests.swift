@@ -193,11 +193,13 @@ import Testing
 
     static let rollupTables = [
         "note_daily", "note_hourly", "traffic_daily", "user_daily", "user_first_seen", "user_variant_daily", "dwell_histogram",
-        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks", "audience_days", "note_cumulative", "dwell_type_daily",
+        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks", "audience_days", "note_cumulative", "dwell_type_daily", "tag_daily",
     ]
 
     @Test func incrementalRollupsEqualAFullRebuild() async throws {
         try await TestDatabase.withTenant(timezone: "America/New_York") { database, tenant in
+            let tags = "note_id,tag,confidence\n" + (0..<30).map { "n\($0),tag\($0 % 4),0.9\n" }.joined()
+            #expect(try await importText(database, tenant, .noteTags, tags, source: "tags.csv").status == .committed)
             // Overlapping random files: duplicates within and across them.
             for (index, seed) in [UInt64(1), 2, 3, 4].enumerated() {
                 let summary = try await importText(database, tenant, .events, generatedEventsCSV(count: 700, offset: index * 400, seed: seed), chunkSize: 997)
@@ -232,6 +234,13 @@ import Testing
             ]
             // Users and notes arrive between event files and change later: their active days and dwell
             // histograms move between values.
+            func tagsCSV(_ ids: Range<Int>, shift: Int = 0) -> String {
+                "note_id,tag,source,confidence\n" + ids.map { i in
+                    let tag = ["food", "travel", "beauty"][i % 3]
+                    let source = (i + shift) % 7 == 0 ? "human" : "model"
+                    return "n\(i),\(tag),\(source),\(source == "model" ? String(Double((i * 37 + shift * 11) % 100) / 100) : "")\n"
+                }.joined()
+            }
             func notesCSV(_ ids: Range<Int>, type: (Int) -> String) -> String {
                 "note_id,author_id,note_type,published_at\n" + ids.map { "n\($0),u\($0),\(type($0)),2026-09-20T00:00:00Z\n" }.joined()
             }
@@ -244,10 +253,13 @@ import Testing
                 if index == 1 {
                     #expect(try await importText(database, tenant, .users, usersCSV(0..<30) { $0 % 2 == 0 ? "Shanghai" : "Chengdu" }, source: "users1.csv").status == .committed)
                     #expect(try await importText(database, tenant, .notes, notesCSV(0..<20) { $0 % 2 == 0 ? "image" : "video" }, source: "notes1.csv").status == .committed)
+                    #expect(try await importText(database, tenant, .noteTags, tagsCSV(0..<30), source: "tags1.csv").status == .committed)
                 }
             }
             #expect(try await importText(database, tenant, .users, usersCSV(10..<45) { $0 % 3 == 0 ? "Beijing" : "" }, source: "users2.csv").status == .committed)
             #expect(try await importText(database, tenant, .notes, notesCSV(10..<25) { $0 % 3 == 0 ? "image" : "" }, source: "notes2.csv").status == .committed)
+            // Confidences cross 0.5 both ways, human tags arrive: notes join and leave tags.
+            #expect(try await importText(database, tenant, .noteTags, tagsCSV(5..<25, shift: 3), source: "tags2.csv").status == .committed)
             var incremental: [String: [[String?]]] = [:]
             for table in Self.rollupTables {
                 incremental[table] = try await tenantRows(database, tenant, "SELECT t::text FROM \(table) t ORDER BY t::text")
@@ -304,6 +316,17 @@ import Testing
                 WHERE e.dwell_ms IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
                 """)
             #expect(dwellFromRollup == dwellFromEvents && Set(dwellFromEvents.map { $0[1] }).count == 3)
+            let tagsFromRollup = try await tenantRows(database, tenant, """
+                SELECT tag, day::text, impressions::text, likes::text FROM tag_daily ORDER BY 1, 2
+                """)
+            let tagsFromEvents = try await tenantRows(database, tenant, """
+                SELECT t.tag, e.occurred_at::date::text, count(*) FILTER (WHERE e.event_type = 'impression')::text,
+                       count(*) FILTER (WHERE e.event_type = 'like')::text
+                FROM (SELECT DISTINCT note_id, tag FROM note_tags WHERE source <> 'model' OR coalesce(confidence, 0) >= 0.5) AS t
+                JOIN events AS e ON e.note_id = t.note_id
+                GROUP BY 1, 2 ORDER BY 1, 2
+                """)
+            #expect(tagsFromRollup == tagsFromEvents && !tagsFromEvents.isEmpty)
             // Running totals: every note has a row for every day from its first to the last day, each the sum
             // of its daily rows so far.
             #expect(try await tenantRows(database, tenant, """

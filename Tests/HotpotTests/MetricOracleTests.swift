@@ -41,7 +41,8 @@ enum SharedDataset {
         }
     }
 
-    /// `window` moves `from` forward and `to` back by that many days, and turns on every boolean option.
+    /// `window` moves `from` forward and `to` back by that many days, turns on every boolean option and
+    /// raises `min_confidence`.
     func compareWithOracle(name: String, window: (startOffset: Int, endOffset: Int)?) async throws {
         let database = try await TestDatabase.shared()
         let tenant = try await SharedDataset.tenant()
@@ -60,6 +61,8 @@ enum SharedDataset {
             given["from"] = [day(start.addingTimeInterval(Double(window.startOffset) * 86400))]
             given["to"] = [day(end.addingTimeInterval(-Double(1 + window.endOffset) * 86400))]
             for parameter in metric.params where parameter.type == .bool { given[parameter.name] = ["true"] }
+            // Off the default tag filter, which some tag metrics answer from a rollup.
+            if metric.parameter("min_confidence") != nil { given["min_confidence"] = ["0.7"] }
         }
         let params = try metric.resolve(given, today: today, timeZone: timeZone)
         let runner = MetricRunner(database, rowCap: 100_000, timeout: .seconds(60))

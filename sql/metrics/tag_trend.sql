@@ -27,10 +27,17 @@ WITH tagged AS (
       AND (source <> 'model' OR coalesce(confidence, 0) >= :min_confidence)
       AND (:tags IS NULL OR tag = ANY(:tags))
 ), daily AS (
-    SELECT t.tag, d.day, sum(d.likes + d.collects + d.comments + d.shares)::int8 AS interactions
+    -- With the default tag filter, from the tag_daily rollup; otherwise from the notes' daily rows.
+    SELECT tag, day, (likes + collects + comments + shares)::int8 AS interactions
+    FROM tag_daily
+    WHERE :sources IS NULL AND :min_confidence = 0.5
+      AND day BETWEEN :from - :k::int AND :to AND (:tags IS NULL OR tag = ANY(:tags))
+    UNION ALL
+    SELECT t.tag, d.day, sum(d.likes + d.collects + d.comments + d.shares)::int8
     FROM tagged AS t
     JOIN note_daily AS d ON d.note_id = t.note_id
-    WHERE d.day BETWEEN :from - :k::int AND :to
+    WHERE NOT (:sources IS NULL AND :min_confidence = 0.5)
+      AND d.day BETWEEN :from - :k::int AND :to
     GROUP BY t.tag, d.day
 ), chosen AS (
     SELECT tag

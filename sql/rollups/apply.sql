@@ -67,6 +67,30 @@ ON CONFLICT (day, note_id) DO UPDATE SET
     impressions = excluded.impressions, clicks = excluded.clicks, likes = excluded.likes, collects = excluded.collects,
     comments = excluded.comments, shares = excluded.shares, follows = excluded.follows;
 
+-- tag_daily, under the note's tags as they are now (see there).
+INSERT INTO tag_daily AS r (tag, day, impressions, clicks, likes, collects, comments, shares, follows)
+SELECT t.tag, e.day, sum(e.impressions), sum(e.clicks), sum(e.likes), sum(e.collects), sum(e.comments),
+       sum(e.shares), sum(e.follows)
+FROM (SELECT note_id, occurred_at::date AS day,
+             count(*) FILTER (WHERE event_type = 'impression') AS impressions,
+             count(*) FILTER (WHERE event_type = 'click') AS clicks,
+             count(*) FILTER (WHERE event_type = 'like') AS likes,
+             count(*) FILTER (WHERE event_type = 'collect') AS collects,
+             count(*) FILTER (WHERE event_type = 'comment') AS comments,
+             count(*) FILTER (WHERE event_type = 'share') AS shares,
+             count(*) FILTER (WHERE event_type = 'follow') AS follows
+      FROM rollup_source
+      GROUP BY 1, 2) AS e
+JOIN (SELECT DISTINCT note_id, tag FROM note_tags WHERE tag_daily_member(source, confidence)) AS t
+    ON t.note_id = e.note_id
+GROUP BY 1, 2
+ORDER BY 1, 2
+ON CONFLICT (tag, day) DO UPDATE SET
+    impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks,
+    likes = r.likes + excluded.likes, collects = r.collects + excluded.collects,
+    comments = r.comments + excluded.comments, shares = r.shares + excluded.shares,
+    follows = r.follows + excluded.follows;
+
 INSERT INTO note_hourly AS r (note_id, hour, impressions, clicks, likes, collects, comments, shares, follows)
 SELECT note_id, date_trunc('hour', occurred_at, 'UTC'),
        count(*) FILTER (WHERE event_type = 'impression'),

@@ -1,0 +1,7 @@
+-- Run by a note_tags import before its merge: whether each (note, tag) the file touches counts for
+-- tag_daily now. sql/rollups/note_tags_after.sql compares after the merge.
+CREATE TEMP TABLE rollup_tag_members ON COMMIT DROP AS
+SELECT p.note_id, p.tag,
+       EXISTS (SELECT 1 FROM note_tags AS t
+               WHERE t.note_id = p.note_id AND t.tag = p.tag AND tag_daily_member(t.source, t.confidence)) AS member
+FROM (SELECT DISTINCT note_id, tag FROM import_note_tags) AS p

@@ -89,21 +89,23 @@ public struct Benchmarks: Sendable {
         return seconds
     }
 
-    /// For every built-in metric: Hotpot's uncached latency (p50/p95 over `runs`), cached latency, and the
-    /// same answer computed by its brute-force oracle over raw events, in the same run.
-    public func metricBenchmark(tenant: TenantRef, oracleDirectory: URL?, runs: Int = 7) async throws {
+    /// For every built-in metric (or those in `only`): Hotpot's uncached latency (p50/p95 over `runs`),
+    /// cached latency, and the same answer computed by its brute-force oracle over raw events, in the same
+    /// run, with whether the two answers agree.
+    public func metricBenchmark(tenant: TenantRef, oracleDirectory: URL?, runs: Int = 7, only: Set<String>? = nil) async throws {
         let service = try MetricService(database: database)
         let builtins = service.store.builtins
         let timeZone = TimeZone(identifier: tenant.timezone) ?? .gmt
-        log("| metric | uncached p50 ms | uncached p95 ms | cached p50 ms | raw-events oracle ms |")
-        log("|---|---:|---:|---:|---:|")
-        for name in builtins.keys.sorted() {
+        log("| metric | uncached p50 ms | uncached p95 ms | cached p50 ms | raw-events oracle ms | same answer |")
+        log("|---|---:|---:|---:|---:|---|")
+        for name in builtins.keys.sorted() where only?.contains(name) ?? true {
             let metric = builtins[name]!
             let params = try metric.resolve([:], today: DateOnly.today(in: timeZone), timeZone: timeZone)
             var uncached: [Double] = []
+            var answer: MetricRunner.Output?
             for _ in 0..<runs {
                 let started = ContinuousClock.now
-                _ = try await service.runner.run(metric, params: params, tenant: tenant)
+                answer = try await service.runner.run(metric, params: params, tenant: tenant)
                 uncached.append(Self.seconds(ContinuousClock.now - started) * 1000)
             }
             var cached: [Double] = []
@@ -113,15 +115,17 @@ public struct Benchmarks: Sendable {
                 _ = try await service.answer(tenant, name: name, version: nil, given: [:])
                 cached.append(Self.seconds(ContinuousClock.now - started) * 1000)
             }
-            var oracleText = "-"
+            var oracleText = "-", sameText = "-"
             if let oracleDirectory, let body = try? String(contentsOf: oracleDirectory.appendingPathComponent("\(name).sql"), encoding: .utf8) {
                 let frontMatter = String(metric.source[..<metric.source.range(of: "--- */")!.upperBound])
                 let oracle = try MetricDefinition.parse(frontMatter + "\n" + body, fileName: name)
                 let started = ContinuousClock.now
-                _ = try? await MetricRunner(database, rowCap: 1_000_000, timeout: .seconds(600)).run(oracle, params: params, tenant: tenant)
+                let expected = try await MetricRunner(database, rowCap: 1_000_000, timeout: .seconds(600)).run(oracle, params: params, tenant: tenant)
                 oracleText = String(format: "%.0f", Self.seconds(ContinuousClock.now - started) * 1000)
+                sameText = answer.map { JSONValue.rowsMatch($0.rows, expected.rows) } == true ? "yes" : "NO"
             }
-            log(String(format: "| %@ | %.1f | %.1f | %.3f | %@ |", name, Self.percentile(uncached, 0.5), Self.percentile(uncached, 0.95), Self.percentile(cached, 0.5), oracleText))
+            log(String(format: "| %@ | %.1f | %.1f | %.3f | %@ | %@ |", name, Self.percentile(uncached, 0.5), Self.percentile(uncached, 0.95),
+                       Self.percentile(cached, 0.5), oracleText, sameText))
         }
     }
 

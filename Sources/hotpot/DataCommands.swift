@@ -45,13 +45,16 @@ struct BenchCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every built-in metric: uncached and cached latency vs the raw-events oracle.")
         @Option(help: "Tenant whose data to use (e.g. demo).") var tenant = "demo"
         @Option(help: "Runs per metric.") var runs = 7
+        @Option(help: "Only these metrics (comma-separated names).") var only: String?
+        @Flag(help: "Skip the raw-events oracles.") var noOracles = false
 
         func run() async throws {
             try await reportingErrors {
                 try await Runtime.withMigratedDatabase { database, _ in
                     let ref = try await TenantStore(database).find(slug: tenant).ref
                     let oracles = database.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("Tests/HotpotTests/Oracles")
-                    try await Benchmarks(database) { print($0) }.metricBenchmark(tenant: ref, oracleDirectory: oracles, runs: runs)
+                    let names = only.map { Set($0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }) }
+                    try await Benchmarks(database) { print($0) }.metricBenchmark(tenant: ref, oracleDirectory: noOracles ? nil : oracles, runs: runs, only: names)
                 }
             }
         }

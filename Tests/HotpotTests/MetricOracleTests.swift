@@ -71,8 +71,8 @@ enum SharedDataset {
         #expect(fast.columns == slow.columns)
         #expect(fast.rows.count == slow.rows.count, "\(name) \(params): \(fast.rows.count) rows vs oracle \(slow.rows.count)")
         for (index, (a, b)) in zip(fast.rows, slow.rows).enumerated() {
-            #expect(Self.same(a, b), "\(name) \(params) row \(index): \(a) vs oracle \(b)")
-            if !Self.same(a, b) { break }
+            #expect(JSONValue.rowsMatch([a], [b]), "\(name) \(params) row \(index): \(a) vs oracle \(b)")
+            if !JSONValue.rowsMatch([a], [b]) { break }
         }
     }
 
@@ -100,16 +100,5 @@ enum SharedDataset {
             return value
         }
         #expect((ctr(stories.betterVariant) ?? 0) > (ctr(stories.controlVariant) ?? 1))
-    }
-
-    static func same(_ a: [JSONValue], _ b: [JSONValue]) -> Bool {
-        guard a.count == b.count else { return false }
-        return zip(a, b).allSatisfy { x, y in
-            switch (x, y) {
-            case (.double(let p), .double(let q)): return p == q || abs(p - q) <= 1e-9 * max(abs(p), abs(q), 1)
-            case (.int(let p), .double(let q)), (.double(let q), .int(let p)): return abs(Double(p) - q) <= 1e-9 * max(abs(q), 1)
-            default: return x == y
-            }
-        }
     }
 }

@@ -160,6 +160,21 @@ public enum JSONValue: Sendable, Equatable, Hashable, Encodable {
         }
     }
 
+    /// Equal, with floating-point results allowed to differ in the last digits (a rollup and a brute-force
+    /// query sum the same numbers in different orders).
+    public func matches(_ other: JSONValue) -> Bool {
+        switch (self, other) {
+        case (.double(let p), .double(let q)): return p == q || abs(p - q) <= 1e-9 * max(abs(p), abs(q), 1)
+        case (.int(let p), .double(let q)), (.double(let q), .int(let p)): return abs(Double(p) - q) <= 1e-9 * max(abs(q), 1)
+        default: return self == other
+        }
+    }
+
+    /// Rows equal cell by cell (see `matches`).
+    public static func rowsMatch(_ a: [[JSONValue]], _ b: [[JSONValue]]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { x, y in x.count == y.count && zip(x, y).allSatisfy { $0.matches($1) } }
+    }
+
     /// The value as one CSV field (RFC 4180 quoting when needed).
     public var csvField: String {
         let text: String

@@ -36,11 +36,14 @@ WITH window_counts AS (
     SELECT p.*, (:w_like * likes + :w_collect * collects + :w_comment * comments
                  + :w_share * shares + :w_follow * follows)::float8 AS ces
     FROM per_note AS p
+), top AS (
+    -- Rank first, then look up the few notes shown (joining every note first costs more than the rest).
+    SELECT * FROM scored ORDER BY ces DESC, note_id LIMIT :limit
 )
 SELECT s.note_id, n.title, n.author_id, n.note_type,
        s.impressions, s.clicks, s.likes, s.collects, s.comments, s.shares, s.follows, s.ces,
        1000 * s.ces / NULLIF(s.impressions, 0)::float8 AS ces_per_1k_impressions
-FROM scored AS s
+FROM top AS s
 LEFT JOIN notes AS n ON n.note_id = s.note_id
 ORDER BY s.ces DESC, s.note_id
 LIMIT :limit

@@ -23,7 +23,7 @@ WITH published AS (
            date_trunc('hour', published_at, 'UTC') AS first_hour,
            date_trunc('hour', published_at, 'UTC') + make_interval(hours => :hours::int) AS end_hour
     FROM notes
-    WHERE published_at::date BETWEEN :from AND :to
+    WHERE published_at >= :from::timestamptz AND published_at < (:to + 1)::timestamptz
 ), early AS (
     SELECT p.note_id, p.note_type, p.end_hour <= coalesce(:as_of, now()) AS evaluated,
            sum(h.impressions) AS impressions, sum(h.clicks) AS clicks,

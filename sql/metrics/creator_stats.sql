@@ -20,7 +20,7 @@ params:
 WITH published AS (
     SELECT note_id, author_id
     FROM notes
-    WHERE published_at::date BETWEEN :from AND :to
+    WHERE published_at >= :from::timestamptz AND published_at < (:to + 1)::timestamptz
 ), per_note AS (
     -- Everything up to `to`: the note's running totals at `to` (see note_cumulative).
     SELECT p.note_id, p.author_id,
@@ -39,10 +39,13 @@ WITH published AS (
     FROM per_note
     GROUP BY author_id
     HAVING count(*) >= :min_notes
+), top AS (
+    -- Rank first, then look up the followers of the authors shown.
+    SELECT * FROM per_author ORDER BY interactions DESC, author_id LIMIT :limit
 )
 SELECT a.author_id, u.followers::int8 AS followers, a.notes, a.impressions, a.clicks, a.interactions,
        a.median_clicks, a.median_interactions, a.hit_notes, a.hit_notes::float8 / a.notes::float8 AS hit_rate
-FROM per_author AS a
+FROM top AS a
 LEFT JOIN users AS u ON u.user_id = a.author_id
 ORDER BY a.interactions DESC, a.author_id
 LIMIT :limit

@@ -17,7 +17,7 @@ WITH published AS (
     SELECT note_id, title, author_id, note_type, published_at,
            date_trunc('hour', published_at, 'UTC') AS first_hour
     FROM notes
-    WHERE published_at::date BETWEEN :from AND :to
+    WHERE published_at >= :from::timestamptz AND published_at < (:to + 1)::timestamptz
     ORDER BY published_at DESC, note_id
     LIMIT :limit
 ), early AS (

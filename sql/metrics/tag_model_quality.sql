@@ -17,7 +17,7 @@ params:
   min_confidence: {type: float, default: 0.0, min: 0.0, max: 1.0}
 --- */
 WITH published AS (
-    SELECT note_id FROM notes WHERE published_at::date BETWEEN :from AND :to
+    SELECT note_id FROM notes WHERE published_at >= :from::timestamptz AND published_at < (:to + 1)::timestamptz
 ), model AS (
     SELECT m.note_id, m.tag, coalesce(m.model_version, 'unknown') AS model_version,
            EXISTS (SELECT 1 FROM note_tags AS h

@@ -20,26 +20,32 @@ params:
 WITH published AS (
     SELECT note_id, published_at::date AS published_day
     FROM notes
-    WHERE published_at::date BETWEEN :from AND :to
+    WHERE published_at >= :from::timestamptz AND published_at < (:to + 1)::timestamptz
 ), reach AS (
-    -- Impressions from the publication day to `to`: running totals at `to` minus the day before
-    -- publication (see note_cumulative).
-    SELECT p.note_id, coalesce(t.impressions, 0) - coalesce(b.impressions, 0) AS impressions
+    -- Impressions from the publication day to `to`: running totals at `to` minus those of the day before
+    -- publication, which are zeros unless the note had events before it (see note_cumulative).
+    SELECT p.note_id,
+           coalesce(t.impressions, 0)
+           - CASE WHEN t.first_day < p.published_day THEN
+                 coalesce((SELECT b.impressions FROM note_cumulative AS b
+                           WHERE b.day = least(p.published_day - 1, (SELECT max(day) FROM note_cumulative)) AND b.note_id = p.note_id), 0)
+             ELSE 0 END AS impressions
     FROM published AS p
     LEFT JOIN note_cumulative AS t
         ON t.day = (SELECT least(:to, max(day)) FROM note_cumulative) AND t.note_id = p.note_id
-    LEFT JOIN note_cumulative AS b
-        ON b.day = least(p.published_day - 1, (SELECT max(day) FROM note_cumulative)) AND b.note_id = p.note_id
-), tiers(tier, min_impressions) AS (
-    VALUES (0, 0::int8), (1, :tier1), (2, :tier2), (3, :tier3), (4, :tier4)
 ), counts AS (
-    SELECT t.tier, t.min_impressions, count(r.note_id)::int8 AS notes
-    FROM tiers AS t
-    LEFT JOIN reach AS r ON r.impressions >= t.min_impressions
-    GROUP BY t.tier, t.min_impressions
+    SELECT count(*)::int8 AS t0, count(*) FILTER (WHERE impressions >= :tier1)::int8 AS t1,
+           count(*) FILTER (WHERE impressions >= :tier2)::int8 AS t2, count(*) FILTER (WHERE impressions >= :tier3)::int8 AS t3,
+           count(*) FILTER (WHERE impressions >= :tier4)::int8 AS t4
+    FROM reach
+), tiers AS (
+    SELECT v.tier, v.min_impressions, v.notes
+    FROM counts AS c
+    CROSS JOIN LATERAL (VALUES (0, 0::int8, c.t0), (1, :tier1, c.t1), (2, :tier2, c.t2), (3, :tier3, c.t3), (4, :tier4, c.t4))
+        AS v(tier, min_impressions, notes)
 )
 SELECT tier, min_impressions, notes,
        notes::float8 / NULLIF(first_value(notes) OVER (ORDER BY tier), 0)::float8 AS share_of_published,
        CASE WHEN tier > 0 THEN notes::float8 / NULLIF(lag(notes) OVER (ORDER BY tier), 0)::float8 END AS promotion_rate
-FROM counts
+FROM tiers
 ORDER BY tier

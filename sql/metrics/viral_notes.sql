@@ -26,6 +26,8 @@ WITH window_counts AS (
     WHERE t.day = (SELECT least(:to, max(day)) FROM note_cumulative)
 ), per_note AS (
     SELECT * FROM window_counts WHERE likes + collects + comments + shares >= :threshold
+    ORDER BY likes + collects + comments + shares DESC, note_id
+    LIMIT :limit
 )
 SELECT p.note_id, n.title, n.author_id, n.note_type, n.published_at,
        p.impressions, p.clicks, p.clicks::float8 / NULLIF(p.impressions, 0)::float8 AS ctr,

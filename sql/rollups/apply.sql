@@ -39,16 +39,17 @@ SELECT c.note_id,
 FROM (SELECT note_id, min(occurred_at::date) AS first_day FROM rollup_source GROUP BY 1) AS c
 CROSS JOIN (SELECT max(day) AS last_day FROM note_cumulative) AS l;
 
-INSERT INTO note_cumulative (day, note_id, impressions, clicks, likes, collects, comments, shares, follows)
-SELECT l.last_day + i, k.note_id, k.impressions, k.clicks, k.likes, k.collects, k.comments, k.shares, k.follows
+INSERT INTO note_cumulative (day, note_id, first_day, impressions, clicks, likes, collects, comments, shares, follows)
+SELECT l.last_day + i, k.note_id, k.first_day, k.impressions, k.clicks, k.likes, k.collects, k.comments, k.shares, k.follows
 FROM (SELECT max(day) AS last_day FROM note_cumulative) AS l
 JOIN note_cumulative AS k ON k.day = l.last_day
 CROSS JOIN generate_series(1, (SELECT max(day) FROM note_daily) - l.last_day) AS i
 WHERE NOT EXISTS (SELECT 1 FROM rollup_note_starts AS s WHERE s.note_id = k.note_id)
 ORDER BY 1, 2;
 
-INSERT INTO note_cumulative AS k (day, note_id, impressions, clicks, likes, collects, comments, shares, follows)
+INSERT INTO note_cumulative AS k (day, note_id, first_day, impressions, clicks, likes, collects, comments, shares, follows)
 SELECT s.start_day + i, s.note_id,
+       coalesce(b.first_day, min(s.start_day + i) FILTER (WHERE d.note_id IS NOT NULL) OVER (PARTITION BY s.note_id)),
        coalesce(b.impressions, 0) + sum(coalesce(d.impressions, 0)) OVER w,
        coalesce(b.clicks, 0) + sum(coalesce(d.clicks, 0)) OVER w,
        coalesce(b.likes, 0) + sum(coalesce(d.likes, 0)) OVER w,
@@ -64,6 +65,7 @@ LEFT JOIN note_daily AS d ON d.note_id = s.note_id AND d.day = s.start_day + i
 WINDOW w AS (PARTITION BY s.note_id ORDER BY i)
 ORDER BY 1, 2
 ON CONFLICT (day, note_id) DO UPDATE SET
+    first_day = excluded.first_day,
     impressions = excluded.impressions, clicks = excluded.clicks, likes = excluded.likes, collects = excluded.collects,
     comments = excluded.comments, shares = excluded.shares, follows = excluded.follows;
 

@@ -328,7 +328,7 @@ import Testing
                 """)
             #expect(tagsFromRollup == tagsFromEvents && !tagsFromEvents.isEmpty)
             // Running totals: every note has a row for every day from its first to the last day, each the sum
-            // of its daily rows so far, and knows its first day.
+            // of its daily rows so far, and knows the hour of its first event.
             #expect(try await tenantRows(database, tenant, """
                 WITH expected AS (
                     SELECT f.note_id, g.day::date AS day,
@@ -340,7 +340,7 @@ import Testing
                 SELECT count(*)::text FROM expected AS e
                 FULL JOIN note_cumulative AS c ON c.note_id = e.note_id AND c.day = e.day
                 WHERE e.events IS DISTINCT FROM c.impressions + c.clicks + c.likes + c.collects + c.comments + c.shares + c.follows
-                   OR c.first_day IS DISTINCT FROM (SELECT min(d.day) FROM note_daily AS d WHERE d.note_id = c.note_id)
+                   OR c.first_hour IS DISTINCT FROM (SELECT min(h.hour) FROM note_hourly AS h WHERE h.note_id = c.note_id)
                 """) == [["0"]])
         }
     }

@@ -23,39 +23,64 @@ params:
   limit: {type: int, default: 20, min: 1, max: 1000}
 --- */
 WITH params AS (
-    SELECT coalesce(:as_of, now()) AS as_of
-), candidates AS (
-    SELECT n.note_id, n.title, n.author_id, n.note_type, n.published_at, p.as_of,
-           extract(epoch FROM p.as_of - n.published_at)::float8 / 3600 AS age_hours
-    FROM notes AS n, params AS p
-    WHERE n.published_at > p.as_of - make_interval(days => :max_age_days::int)
-      AND n.published_at <= p.as_of
-), counts AS (
-    SELECT c.note_id,
-           coalesce(sum(h.impressions), 0)::int8 AS impressions,
-           coalesce(sum(h.clicks), 0)::int8 AS clicks,
-           coalesce(sum(h.likes), 0)::int8 AS likes, coalesce(sum(h.collects), 0)::int8 AS collects,
-           coalesce(sum(h.comments), 0)::int8 AS comments, coalesce(sum(h.shares), 0)::int8 AS shares,
-           coalesce(sum(h.follows), 0)::int8 AS follows
-    FROM candidates AS c
-    LEFT JOIN note_hourly AS h
-        ON h.note_id = c.note_id
-       AND h.hour >= date_trunc('hour', c.published_at, 'UTC')
-       AND h.hour <= c.as_of
-    GROUP BY c.note_id
-), scored AS (
-    SELECT c.*, k.impressions, k.clicks, k.likes + k.collects + k.comments + k.shares AS interactions,
-           (:w_like * k.likes + :w_collect * k.collects + :w_comment * k.comments
-            + :w_share * k.shares + :w_follow * k.follows)::float8 AS ces
-    FROM candidates AS c
-    JOIN counts AS k ON k.note_id = c.note_id
+    SELECT coalesce(:as_of, now()) AS as_of, (SELECT max(day) FROM note_cumulative) AS last_day
+), totals AS MATERIALIZED (
+    -- Materialized so the last day's rows are read through the index, not by scanning every day's.
+    SELECT * FROM note_cumulative WHERE day = (SELECT max(day) FROM note_cumulative)
+), base AS (
+    -- Candidates with all of their events: their running totals on the last day (see note_cumulative).
+    SELECT n.note_id, n.title, n.author_id, n.note_type, n.published_at, p.as_of, p.last_day,
+           date_trunc('hour', n.published_at, 'UTC') AS published_hour, t.first_hour,
+           extract(epoch FROM p.as_of - n.published_at)::float8 / 3600 AS age_hours,
+           coalesce(t.impressions, 0) AS impressions, coalesce(t.clicks, 0) AS clicks, coalesce(t.likes, 0) AS likes,
+           coalesce(t.collects, 0) AS collects, coalesce(t.comments, 0) AS comments, coalesce(t.shares, 0) AS shares,
+           coalesce(t.follows, 0) AS follows
+    FROM params AS p
+    JOIN notes AS n
+        ON n.published_at > p.as_of - make_interval(days => :max_age_days::int) AND n.published_at <= p.as_of
+    LEFT JOIN totals AS t ON t.note_id = n.note_id
+), outside AS (
+    -- Events before the hour of publication or after the hour of as_of, to take off the totals. Usually
+    -- there are none and nothing is looked up: only notes whose first event came before the hour of
+    -- publication are looked at, and later events only when as_of is before the end of the last day.
+    SELECT b.note_id, h.impressions, h.clicks, h.likes, h.collects, h.comments, h.shares, h.follows
+    FROM base AS b
+    JOIN note_hourly AS h ON h.note_id = b.note_id AND h.hour < b.published_hour
+    WHERE b.first_hour < b.published_hour
+    UNION ALL
+    SELECT b.note_id, h.impressions, h.clicks, h.likes, h.collects, h.comments, h.shares, h.follows
+    FROM base AS b
+    JOIN note_hourly AS h ON h.note_id = b.note_id AND h.hour > b.as_of
+    WHERE b.as_of < (b.last_day + 1)::timestamptz
+), outside_sums AS (
+    SELECT note_id, sum(impressions)::int8 AS impressions, sum(clicks)::int8 AS clicks, sum(likes)::int8 AS likes,
+           sum(collects)::int8 AS collects, sum(comments)::int8 AS comments, sum(shares)::int8 AS shares,
+           sum(follows)::int8 AS follows
+    FROM outside
+    GROUP BY note_id
+), counted AS (
+    SELECT b.note_id, b.title, b.author_id, b.note_type, b.published_at, b.age_hours,
+           b.impressions - coalesce(o.impressions, 0) AS impressions, b.clicks - coalesce(o.clicks, 0) AS clicks,
+           b.likes - coalesce(o.likes, 0) AS likes, b.collects - coalesce(o.collects, 0) AS collects,
+           b.comments - coalesce(o.comments, 0) AS comments, b.shares - coalesce(o.shares, 0) AS shares,
+           b.follows - coalesce(o.follows, 0) AS follows
+    FROM base AS b
+    LEFT JOIN outside_sums AS o ON o.note_id = b.note_id
+), ranked AS (
+    SELECT c.*, c.likes + c.collects + c.comments + c.shares AS interactions,
+           (:w_like * c.likes + :w_collect * c.collects + :w_comment * c.comments
+            + :w_share * c.shares + :w_follow * c.follows)::float8 AS ces
+    FROM counted AS c
+), top AS (
+    SELECT *, hotpot_lib.decay(ces, age_hours, :gravity) AS hot_score
+    FROM ranked
+    ORDER BY hot_score DESC, note_id
+    LIMIT :limit
 )
 SELECT note_id, title, author_id, note_type, published_at, age_hours,
-       impressions, clicks, interactions, ces,
-       hotpot_lib.decay(ces, age_hours, :gravity) AS hot_score,
+       impressions::int8, clicks::int8, interactions::int8, ces, hot_score,
        clicks::float8 / NULLIF(impressions, 0)::float8 AS ctr,
        hotpot_lib.wilson_lower(clicks, impressions) AS ctr_wilson_lower,
        1000 * ces / NULLIF(clicks, 0)::float8 AS ces_per_1k_clicks
-FROM scored
+FROM top
 ORDER BY hot_score DESC, note_id
-LIMIT :limit

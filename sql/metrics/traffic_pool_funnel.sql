@@ -26,7 +26,7 @@ WITH published AS (
     -- publication, which are zeros unless the note had events before it (see note_cumulative).
     SELECT p.note_id,
            coalesce(t.impressions, 0)
-           - CASE WHEN t.first_day < p.published_day THEN
+           - CASE WHEN t.first_hour::date < p.published_day THEN
                  coalesce((SELECT b.impressions FROM note_cumulative AS b
                            WHERE b.day = least(p.published_day - 1, (SELECT max(day) FROM note_cumulative)) AND b.note_id = p.note_id), 0)
              ELSE 0 END AS impressions

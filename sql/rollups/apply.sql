@@ -34,22 +34,23 @@ ON CONFLICT (note_id, day) DO UPDATE SET
 -- note's last row is carried forward to the new last day.
 CREATE TEMP TABLE rollup_note_starts ON COMMIT DROP AS
 SELECT c.note_id,
-       CASE WHEN EXISTS (SELECT 1 FROM note_cumulative AS k WHERE k.day = l.last_day AND k.note_id = c.note_id)
-            THEN least(c.first_day, l.last_day + 1) ELSE c.first_day END AS start_day
-FROM (SELECT note_id, min(occurred_at::date) AS first_day FROM rollup_source GROUP BY 1) AS c
-CROSS JOIN (SELECT max(day) AS last_day FROM note_cumulative) AS l;
+       CASE WHEN k.note_id IS NOT NULL THEN least(c.first_day, l.last_day + 1) ELSE c.first_day END AS start_day,
+       least(c.first_hour, k.first_hour) AS first_hour
+FROM (SELECT note_id, min(occurred_at::date) AS first_day, date_trunc('hour', min(occurred_at), 'UTC') AS first_hour
+      FROM rollup_source GROUP BY 1) AS c
+CROSS JOIN (SELECT max(day) AS last_day FROM note_cumulative) AS l
+LEFT JOIN note_cumulative AS k ON k.day = l.last_day AND k.note_id = c.note_id;
 
-INSERT INTO note_cumulative (day, note_id, first_day, impressions, clicks, likes, collects, comments, shares, follows)
-SELECT l.last_day + i, k.note_id, k.first_day, k.impressions, k.clicks, k.likes, k.collects, k.comments, k.shares, k.follows
+INSERT INTO note_cumulative (day, note_id, first_hour, impressions, clicks, likes, collects, comments, shares, follows)
+SELECT l.last_day + i, k.note_id, k.first_hour, k.impressions, k.clicks, k.likes, k.collects, k.comments, k.shares, k.follows
 FROM (SELECT max(day) AS last_day FROM note_cumulative) AS l
 JOIN note_cumulative AS k ON k.day = l.last_day
 CROSS JOIN generate_series(1, (SELECT max(day) FROM note_daily) - l.last_day) AS i
 WHERE NOT EXISTS (SELECT 1 FROM rollup_note_starts AS s WHERE s.note_id = k.note_id)
 ORDER BY 1, 2;
 
-INSERT INTO note_cumulative AS k (day, note_id, first_day, impressions, clicks, likes, collects, comments, shares, follows)
-SELECT s.start_day + i, s.note_id,
-       coalesce(b.first_day, min(s.start_day + i) FILTER (WHERE d.note_id IS NOT NULL) OVER (PARTITION BY s.note_id)),
+INSERT INTO note_cumulative AS k (day, note_id, first_hour, impressions, clicks, likes, collects, comments, shares, follows)
+SELECT s.start_day + i, s.note_id, s.first_hour,
        coalesce(b.impressions, 0) + sum(coalesce(d.impressions, 0)) OVER w,
        coalesce(b.clicks, 0) + sum(coalesce(d.clicks, 0)) OVER w,
        coalesce(b.likes, 0) + sum(coalesce(d.likes, 0)) OVER w,
@@ -65,7 +66,7 @@ LEFT JOIN note_daily AS d ON d.note_id = s.note_id AND d.day = s.start_day + i
 WINDOW w AS (PARTITION BY s.note_id ORDER BY i)
 ORDER BY 1, 2
 ON CONFLICT (day, note_id) DO UPDATE SET
-    first_day = excluded.first_day,
+    first_hour = excluded.first_hour,
     impressions = excluded.impressions, clicks = excluded.clicks, likes = excluded.likes, collects = excluded.collects,
     comments = excluded.comments, shares = excluded.shares, follows = excluded.follows;
 

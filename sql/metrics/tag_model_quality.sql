@@ -18,15 +18,23 @@ params:
 --- */
 WITH published AS (
     SELECT note_id FROM notes WHERE published_at >= :from::timestamptz AND published_at < (:to + 1)::timestamptz
+), pairs AS (
+    -- One row per (note, tag) of the published notes: its model tag (if any, with the model version)
+    -- and whether a human gave the same tag.
+    SELECT t.note_id, t.tag,
+           bool_or(t.source = 'model' AND coalesce(t.confidence, 0) >= :min_confidence) AS model_tagged,
+           min(coalesce(t.model_version, 'unknown')) FILTER (WHERE t.source = 'model') AS model_version,
+           bool_or(t.source = 'human') AS confirmed
+    FROM note_tags AS t
+    JOIN published AS p ON p.note_id = t.note_id
+    GROUP BY t.note_id, t.tag
+), reviewed_notes AS (
+    SELECT note_id FROM pairs GROUP BY note_id HAVING bool_or(confirmed)
 ), model AS (
-    SELECT m.note_id, m.tag, coalesce(m.model_version, 'unknown') AS model_version,
-           EXISTS (SELECT 1 FROM note_tags AS h
-                   WHERE h.note_id = m.note_id AND h.tag = m.tag AND h.source = 'human') AS confirmed,
-           EXISTS (SELECT 1 FROM note_tags AS h
-                   WHERE h.note_id = m.note_id AND h.source = 'human') AS reviewed
-    FROM note_tags AS m
-    JOIN published AS p ON p.note_id = m.note_id
-    WHERE m.source = 'model' AND coalesce(m.confidence, 0) >= :min_confidence
+    SELECT x.note_id, x.tag, x.model_version, x.confirmed, r.note_id IS NOT NULL AS reviewed
+    FROM pairs AS x
+    LEFT JOIN reviewed_notes AS r ON r.note_id = x.note_id
+    WHERE x.model_tagged
 ), grouped AS (
     SELECT coalesce(model_version, 'all') AS model_version,
            count(DISTINCT note_id)::int8 AS notes_tagged,

@@ -25,12 +25,16 @@ WITH published AS (
     FROM notes
     WHERE published_at >= :from::timestamptz AND published_at < (:to + 1)::timestamptz
 ), early AS (
+    -- Per note, its hourly rows in the window, read through the primary key (note_id, hour).
     SELECT p.note_id, p.note_type, p.end_hour <= coalesce(:as_of, now()) AS evaluated,
-           sum(h.impressions) AS impressions, sum(h.clicks) AS clicks,
-           sum(h.likes + h.collects + h.comments + h.shares) AS interactions
+           h.impressions, h.clicks, h.interactions
     FROM published AS p
-    LEFT JOIN note_hourly AS h ON h.note_id = p.note_id AND h.hour >= p.first_hour AND h.hour < p.end_hour
-    GROUP BY p.note_id, p.note_type, p.end_hour
+    CROSS JOIN LATERAL (
+        SELECT sum(x.impressions) AS impressions, sum(x.clicks) AS clicks,
+               sum(x.likes + x.collects + x.comments + x.shares) AS interactions
+        FROM note_hourly AS x
+        WHERE x.note_id = p.note_id AND x.hour >= p.first_hour AND x.hour < p.end_hour
+    ) AS h
 ), judged AS (
     SELECT note_type, evaluated,
            evaluated AND coalesce(clicks::float8 / NULLIF(impressions, 0)::float8 >= :min_ctr, false) AS pass_ctr,

@@ -193,7 +193,7 @@ import Testing
 
     static let rollupTables = [
         "note_daily", "note_hourly", "traffic_daily", "user_daily", "user_first_seen", "user_variant_daily", "dwell_histogram",
-        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks", "audience_days", "note_cumulative", "dwell_type_daily", "tag_daily",
+        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks", "audience_days", "note_cumulative", "dwell_type_daily", "tag_daily", "tag_note_days",
     ]
 
     @Test func incrementalRollupsEqualAFullRebuild() async throws {
@@ -327,6 +327,19 @@ import Testing
                 GROUP BY 1, 2 ORDER BY 1, 2
                 """)
             #expect(tagsFromRollup == tagsFromEvents && !tagsFromEvents.isEmpty)
+            let tagNotesFromRollup = try await tenantRows(database, tenant, """
+                SELECT tag, sum(notes)::text FROM tag_note_days
+                WHERE day BETWEEN '2026-09-24' AND '2026-10-03' AND (prev_day IS NULL OR prev_day < '2026-09-24')
+                GROUP BY 1 ORDER BY 1
+                """)
+            let tagNotesFromEvents = try await tenantRows(database, tenant, """
+                SELECT t.tag, count(DISTINCT e.note_id)::text
+                FROM (SELECT DISTINCT note_id, tag FROM note_tags WHERE source <> 'model' OR coalesce(confidence, 0) >= 0.5) AS t
+                JOIN events AS e ON e.note_id = t.note_id
+                WHERE e.occurred_at::date BETWEEN '2026-09-24' AND '2026-10-03'
+                GROUP BY 1 ORDER BY 1
+                """)
+            #expect(tagNotesFromRollup == tagNotesFromEvents && !tagNotesFromEvents.isEmpty)
             // Running totals: every note has a row for every day from its first to the last day, each the sum
             // of its daily rows so far, and knows the hour of its first event.
             #expect(try await tenantRows(database, tenant, """

@@ -38,10 +38,22 @@ WITH tagged AS (
     FROM window_counts
     WHERE impressions + clicks + likes + collects + comments + shares + follows > 0
 ), per_tag AS (
+    -- With the default tag filter, from the tag rollups (tag_daily, tag_note_days: each note once, on its
+    -- first active day in the range); otherwise from the notes' running totals and note_tags.
+    SELECT n.tag, n.notes::int8, s.impressions::int8, s.clicks::int8, s.interactions::int8
+    FROM (SELECT tag, sum(notes) AS notes FROM tag_note_days
+          WHERE day BETWEEN :from AND :to AND (prev_day IS NULL OR prev_day < :from)
+          GROUP BY tag) AS n
+    JOIN (SELECT tag, sum(impressions) AS impressions, sum(clicks) AS clicks,
+                 sum(likes + collects + comments + shares) AS interactions
+          FROM tag_daily WHERE day BETWEEN :from AND :to GROUP BY tag) AS s ON s.tag = n.tag
+    WHERE :sources IS NULL AND :min_confidence = 0.5
+    UNION ALL
     SELECT t.tag, count(*)::int8 AS notes, sum(p.impressions)::int8 AS impressions,
            sum(p.clicks)::int8 AS clicks, sum(p.interactions)::int8 AS interactions
     FROM tagged AS t
     JOIN per_note AS p ON p.note_id = t.note_id
+    WHERE NOT (:sources IS NULL AND :min_confidence = 0.5)
     GROUP BY t.tag
 )
 SELECT tag, notes, impressions, clicks, interactions,

@@ -5,29 +5,36 @@
 -- rollups' index inserts local.
 
 -- What this run changed, for the distinct-user rollups further down; dropped at the end.
+CREATE TEMP TABLE rollup_new_note_days (note_id text NOT NULL, day date NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE rollup_new_user_days (user_id text NOT NULL, day date NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE rollup_new_variant_days (user_id text NOT NULL, variant text NOT NULL, day date NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE rollup_cohort_moves (user_id text NOT NULL, old_week date NOT NULL, new_week date NOT NULL) ON COMMIT DROP;
 
-INSERT INTO note_daily AS r (note_id, day, impressions, clicks, likes, collects, comments, shares, follows, dwell_sum, dwell_count)
-SELECT note_id, occurred_at::date,
-       count(*) FILTER (WHERE event_type = 'impression'),
-       count(*) FILTER (WHERE event_type = 'click'),
-       count(*) FILTER (WHERE event_type = 'like'),
-       count(*) FILTER (WHERE event_type = 'collect'),
-       count(*) FILTER (WHERE event_type = 'comment'),
-       count(*) FILTER (WHERE event_type = 'share'),
-       count(*) FILTER (WHERE event_type = 'follow'),
-       coalesce(sum(dwell_ms), 0), count(dwell_ms)
-FROM rollup_source
-GROUP BY 1, 2
-ORDER BY 1, 2
-ON CONFLICT (note_id, day) DO UPDATE SET
-    impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks,
-    likes = r.likes + excluded.likes, collects = r.collects + excluded.collects,
-    comments = r.comments + excluded.comments, shares = r.shares + excluded.shares,
-    follows = r.follows + excluded.follows, dwell_sum = r.dwell_sum + excluded.dwell_sum,
-    dwell_count = r.dwell_count + excluded.dwell_count;
+-- note_daily; a row this statement inserts is a new active day of the note (for tag_note_days).
+WITH upserted AS (
+    INSERT INTO note_daily AS r (note_id, day, impressions, clicks, likes, collects, comments, shares, follows, dwell_sum, dwell_count)
+    SELECT note_id, occurred_at::date,
+           count(*) FILTER (WHERE event_type = 'impression'),
+           count(*) FILTER (WHERE event_type = 'click'),
+           count(*) FILTER (WHERE event_type = 'like'),
+           count(*) FILTER (WHERE event_type = 'collect'),
+           count(*) FILTER (WHERE event_type = 'comment'),
+           count(*) FILTER (WHERE event_type = 'share'),
+           count(*) FILTER (WHERE event_type = 'follow'),
+           coalesce(sum(dwell_ms), 0), count(dwell_ms)
+    FROM rollup_source
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (note_id, day) DO UPDATE SET
+        impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks,
+        likes = r.likes + excluded.likes, collects = r.collects + excluded.collects,
+        comments = r.comments + excluded.comments, shares = r.shares + excluded.shares,
+        follows = r.follows + excluded.follows, dwell_sum = r.dwell_sum + excluded.dwell_sum,
+        dwell_count = r.dwell_count + excluded.dwell_count
+    RETURNING r.note_id, r.day, (r.xmax = 0) AS inserted
+)
+INSERT INTO rollup_new_note_days (note_id, day)
+SELECT note_id, day FROM upserted WHERE inserted;
 
 -- note_cumulative (see there). Notes with new events are recomputed from the first day that changed
 -- (or the first day after the old last day, when the new events came later still); every other
@@ -93,6 +100,38 @@ ON CONFLICT (tag, day) DO UPDATE SET
     likes = r.likes + excluded.likes, collects = r.collects + excluded.collects,
     comments = r.comments + excluded.comments, shares = r.shares + excluded.shares,
     follows = r.follows + excluded.follows;
+
+-- tag_note_days: the (day, previous active day) pairs of each note that this run's new active days
+-- change, worked out as for variant_user_days below, under the note's tags as they are now.
+WITH firsts AS (
+    SELECT f.note_id, f.m,
+           (SELECT max(p.day) FROM note_daily AS p WHERE p.note_id = f.note_id AND p.day < f.m) AS prior
+    FROM (SELECT note_id, min(day) AS m FROM rollup_new_note_days GROUP BY 1) AS f
+), tail AS (
+    SELECT f.note_id, r.day, f.prior, n.day IS NOT NULL AS added
+    FROM firsts AS f
+    JOIN note_daily AS r ON r.note_id = f.note_id AND r.day >= f.m
+    LEFT JOIN rollup_new_note_days AS n ON n.note_id = r.note_id AND n.day = r.day
+), pairs AS (
+    SELECT note_id, day, coalesce(lag(day) OVER (PARTITION BY note_id ORDER BY day), prior) AS prev_day, 1 AS change
+    FROM tail
+    UNION ALL
+    SELECT note_id, day, coalesce(lag(day) OVER (PARTITION BY note_id ORDER BY day), prior), -1
+    FROM tail
+    WHERE NOT added
+), net AS (
+    SELECT note_id, day, prev_day, sum(change) AS change FROM pairs GROUP BY 1, 2, 3 HAVING sum(change) <> 0
+)
+INSERT INTO tag_note_days AS g (tag, day, prev_day, notes)
+SELECT t.tag, n.day, n.prev_day, sum(n.change)
+FROM net AS n
+JOIN (SELECT DISTINCT note_id, tag FROM note_tags WHERE tag_daily_member(source, confidence)) AS t ON t.note_id = n.note_id
+GROUP BY 1, 2, 3
+HAVING sum(n.change) <> 0
+ORDER BY 1, 2, 3
+ON CONFLICT (tag, day, prev_day) DO UPDATE SET notes = g.notes + excluded.notes;
+
+DELETE FROM tag_note_days WHERE notes = 0;
 
 INSERT INTO note_hourly AS r (note_id, hour, impressions, clicks, likes, collects, comments, shares, follows)
 SELECT note_id, date_trunc('hour', occurred_at, 'UTC'),
@@ -338,4 +377,4 @@ GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 ON CONFLICT (note_id, day, bucket) DO UPDATE SET events = r.events + excluded.events;
 
-DROP TABLE rollup_new_user_days, rollup_new_variant_days, rollup_cohort_moves, rollup_note_starts;
+DROP TABLE rollup_new_note_days, rollup_new_user_days, rollup_new_variant_days, rollup_cohort_moves, rollup_note_starts;

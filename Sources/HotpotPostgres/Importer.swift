@@ -224,8 +224,10 @@ public struct Importer: Sendable {
             var counts = (0, 0)
             let rows = try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/merge_\(kind.rawValue).sql"), binds: binds), logger: logger)
             for try await (loaded, duplicate) in rows.decode((Int, Int).self) { counts = (loaded, duplicate) }
-            if kind == .noteTags {
-                try await connection.execute(script: try files.sql("rollups/note_tags_after.sql"), logger: logger)
+            switch kind {
+            case .notes: try await connection.execute(script: try files.sql("rollups/notes_after.sql"), logger: logger)
+            case .noteTags: try await connection.execute(script: try files.sql("rollups/note_tags_after.sql"), logger: logger)
+            case .users, .events: break
             }
             return counts
         case .events:

@@ -193,13 +193,15 @@ import Testing
 
     static let rollupTables = [
         "note_daily", "note_hourly", "traffic_daily", "user_daily", "user_first_seen", "user_variant_daily", "dwell_histogram",
-        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks", "audience_days", "note_cumulative", "dwell_type_daily", "tag_daily", "tag_note_days",
+        "daily_users", "variant_user_days", "user_weeks", "cohort_weeks", "audience_days", "note_cumulative", "dwell_type_daily", "tag_daily", "tag_note_days", "note_first_day",
     ]
 
     @Test func incrementalRollupsEqualAFullRebuild() async throws {
         try await TestDatabase.withTenant(timezone: "America/New_York") { database, tenant in
             let tags = "note_id,tag,confidence\n" + (0..<30).map { "n\($0),tag\($0 % 4),0.9\n" }.joined()
             #expect(try await importText(database, tenant, .noteTags, tags, source: "tags.csv").status == .committed)
+            let notes = "note_id,author_id,published_at\n" + (0..<30).map { "n\($0),u\($0),2026-09-2\(1 + $0 % 5)T0\($0 % 10):00:00Z\n" }.joined()
+            #expect(try await importText(database, tenant, .notes, notes, source: "notes.csv").status == .committed)
             // Overlapping random files: duplicates within and across them.
             for (index, seed) in [UInt64(1), 2, 3, 4].enumerated() {
                 let summary = try await importText(database, tenant, .events, generatedEventsCSV(count: 700, offset: index * 400, seed: seed), chunkSize: 997)
@@ -241,8 +243,8 @@ import Testing
                     return "n\(i),\(tag),\(source),\(source == "model" ? String(Double((i * 37 + shift * 11) % 100) / 100) : "")\n"
                 }.joined()
             }
-            func notesCSV(_ ids: Range<Int>, type: (Int) -> String) -> String {
-                "note_id,author_id,note_type,published_at\n" + ids.map { "n\($0),u\($0),\(type($0)),2026-09-20T00:00:00Z\n" }.joined()
+            func notesCSV(_ ids: Range<Int>, published: String = "2026-09-20T00:00:00Z", type: (Int) -> String) -> String {
+                "note_id,author_id,note_type,published_at\n" + ids.map { "n\($0),u\($0),\(type($0)),\(published)\n" }.joined()
             }
             func usersCSV(_ ids: Range<Int>, city: (Int) -> String) -> String {
                 let genders = ["f", "m", ""]
@@ -257,7 +259,7 @@ import Testing
                 }
             }
             #expect(try await importText(database, tenant, .users, usersCSV(10..<45) { $0 % 3 == 0 ? "Beijing" : "" }, source: "users2.csv").status == .committed)
-            #expect(try await importText(database, tenant, .notes, notesCSV(10..<25) { $0 % 3 == 0 ? "image" : "" }, source: "notes2.csv").status == .committed)
+            #expect(try await importText(database, tenant, .notes, notesCSV(10..<25, published: "2026-09-23T05:30:00Z") { $0 % 3 == 0 ? "image" : "" }, source: "notes2.csv").status == .committed)
             // Confidences cross 0.5 both ways, human tags arrive: notes join and leave tags.
             #expect(try await importText(database, tenant, .noteTags, tagsCSV(5..<25, shift: 3), source: "tags2.csv").status == .committed)
             var incremental: [String: [[String?]]] = [:]
@@ -327,6 +329,20 @@ import Testing
                 GROUP BY 1, 2 ORDER BY 1, 2
                 """)
             #expect(tagsFromRollup == tagsFromEvents && !tagsFromEvents.isEmpty)
+            let firstDayFromRollup = try await tenantRows(database, tenant, """
+                SELECT note_id, impressions::text, clicks::text, (likes + follows)::text FROM note_first_day
+                WHERE impressions + clicks + likes + collects + comments + shares + follows > 0 ORDER BY 1
+                """)
+            let firstDayFromEvents = try await tenantRows(database, tenant, """
+                SELECT n.note_id, count(*) FILTER (WHERE e.event_type = 'impression')::text,
+                       count(*) FILTER (WHERE e.event_type = 'click')::text,
+                       count(*) FILTER (WHERE e.event_type IN ('like', 'follow'))::text
+                FROM notes AS n JOIN events AS e ON e.note_id = n.note_id
+                WHERE e.occurred_at >= date_trunc('hour', n.published_at, 'UTC')
+                  AND e.occurred_at < date_trunc('hour', n.published_at, 'UTC') + interval '24 hours'
+                GROUP BY 1 ORDER BY 1
+                """)
+            #expect(firstDayFromRollup == firstDayFromEvents && !firstDayFromEvents.isEmpty)
             let tagNotesFromRollup = try await tenantRows(database, tenant, """
                 SELECT tag, sum(notes)::text FROM tag_note_days
                 WHERE day BETWEEN '2026-09-24' AND '2026-10-03' AND (prev_day IS NULL OR prev_day < '2026-09-24')

@@ -41,8 +41,8 @@ enum SharedDataset {
         }
     }
 
-    /// `window` moves `from` forward and `to` back by that many days, turns on every boolean option and
-    /// raises `min_confidence`.
+    /// `window` moves `from` forward and `to` back by that many days, turns on every boolean option,
+    /// raises `min_confidence` and shortens `hours`.
     func compareWithOracle(name: String, window: (startOffset: Int, endOffset: Int)?) async throws {
         let database = try await TestDatabase.shared()
         let tenant = try await SharedDataset.tenant()
@@ -63,6 +63,8 @@ enum SharedDataset {
             for parameter in metric.params where parameter.type == .bool { given[parameter.name] = ["true"] }
             // Off the default tag filter, which some tag metrics answer from a rollup.
             if metric.parameter("min_confidence") != nil { given["min_confidence"] = ["0.7"] }
+            // Off the default cold-start period, which comes from a rollup.
+            if metric.parameter("hours") != nil { given["hours"] = ["12"] }
         }
         let params = try metric.resolve(given, today: today, timeZone: timeZone)
         let runner = MetricRunner(database, rowCap: 100_000, timeout: .seconds(60))

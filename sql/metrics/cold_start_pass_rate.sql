@@ -25,7 +25,14 @@ WITH published AS (
     FROM notes
     WHERE published_at >= :from::timestamptz AND published_at < (:to + 1)::timestamptz
 ), early AS (
-    -- Per note, its hourly rows in the window, read through the primary key (note_id, hour).
+    -- For the default 24 hours, from the note_first_day rollup; for other periods, each note's hourly
+    -- rows in the period, read through the primary key (note_id, hour).
+    SELECT p.note_id, p.note_type, p.end_hour <= coalesce(:as_of, now()) AS evaluated,
+           f.impressions, f.clicks, f.likes + f.collects + f.comments + f.shares AS interactions
+    FROM published AS p
+    LEFT JOIN note_first_day AS f ON f.note_id = p.note_id
+    WHERE :hours = 24
+    UNION ALL
     SELECT p.note_id, p.note_type, p.end_hour <= coalesce(:as_of, now()) AS evaluated,
            h.impressions, h.clicks, h.interactions
     FROM published AS p
@@ -35,6 +42,7 @@ WITH published AS (
         FROM note_hourly AS x
         WHERE x.note_id = p.note_id AND x.hour >= p.first_hour AND x.hour < p.end_hour
     ) AS h
+    WHERE :hours <> 24
 ), judged AS (
     SELECT note_type, evaluated,
            evaluated AND coalesce(clicks::float8 / NULLIF(impressions, 0)::float8 >= :min_ctr, false) AS pass_ctr,

@@ -151,6 +151,28 @@ ON CONFLICT (note_id, hour) DO UPDATE SET
     comments = r.comments + excluded.comments, shares = r.shares + excluded.shares,
     follows = r.follows + excluded.follows;
 
+-- note_first_day: events in the first 24 hours of a known note (see there).
+INSERT INTO note_first_day AS r (note_id, impressions, clicks, likes, collects, comments, shares, follows)
+SELECT e.note_id,
+       count(*) FILTER (WHERE e.event_type = 'impression'),
+       count(*) FILTER (WHERE e.event_type = 'click'),
+       count(*) FILTER (WHERE e.event_type = 'like'),
+       count(*) FILTER (WHERE e.event_type = 'collect'),
+       count(*) FILTER (WHERE e.event_type = 'comment'),
+       count(*) FILTER (WHERE e.event_type = 'share'),
+       count(*) FILTER (WHERE e.event_type = 'follow')
+FROM rollup_source AS e
+JOIN notes AS n ON n.note_id = e.note_id
+WHERE e.occurred_at >= date_trunc('hour', n.published_at, 'UTC')
+  AND e.occurred_at < date_trunc('hour', n.published_at, 'UTC') + interval '24 hours'
+GROUP BY e.note_id
+ORDER BY e.note_id
+ON CONFLICT (note_id) DO UPDATE SET
+    impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks,
+    likes = r.likes + excluded.likes, collects = r.collects + excluded.collects,
+    comments = r.comments + excluded.comments, shares = r.shares + excluded.shares,
+    follows = r.follows + excluded.follows;
+
 INSERT INTO traffic_daily AS r (day, surface, variant, impressions, clicks, likes, collects, comments, shares, follows, dwell_sum, dwell_count)
 SELECT occurred_at::date, surface, variant,
        count(*) FILTER (WHERE event_type = 'impression'),

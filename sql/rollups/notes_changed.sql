@@ -1,5 +1,12 @@
 -- Run by a notes import before its merge (sql/imports/merge_notes.sql), with the same "last row per
--- note wins" rule: every note whose type changes takes its dwell histogram to the new type.
+-- note wins" rule: every note whose type changes takes its dwell histogram to the new type, and the
+-- notes that are new or change their publication time are noted for sql/rollups/notes_after.sql.
+CREATE TEMP TABLE rollup_published_notes ON COMMIT DROP AS
+SELECT l.note_id
+FROM (SELECT DISTINCT ON (note_id) note_id, published_at FROM import_notes ORDER BY note_id, line DESC) AS l
+LEFT JOIN notes AS n ON n.note_id = l.note_id
+WHERE n.published_at IS DISTINCT FROM l.published_at;
+
 WITH latest AS (
     SELECT DISTINCT ON (note_id) note_id, coalesce(note_type, 'unknown') AS note_type
     FROM import_notes

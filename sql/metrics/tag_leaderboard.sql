@@ -22,21 +22,10 @@ WITH tagged AS (
     FROM note_tags
     WHERE (:sources IS NULL OR source = ANY(:sources))
       AND (source <> 'model' OR coalesce(confidence, 0) >= :min_confidence)
-), window_counts AS (
-    -- Counts over [from, to]: the running totals at `to` minus those at `from - 1` (see note_cumulative).
-    SELECT t.note_id,
-           (t.impressions - coalesce(b.impressions, 0))::int8 AS impressions, (t.clicks - coalesce(b.clicks, 0))::int8 AS clicks,
-           (t.likes - coalesce(b.likes, 0))::int8 AS likes, (t.collects - coalesce(b.collects, 0))::int8 AS collects,
-           (t.comments - coalesce(b.comments, 0))::int8 AS comments, (t.shares - coalesce(b.shares, 0))::int8 AS shares,
-           (t.follows - coalesce(b.follows, 0))::int8 AS follows
-    FROM note_cumulative AS t
-    LEFT JOIN note_cumulative AS b
-        ON b.day = (SELECT least(:from - 1, max(day)) FROM note_cumulative) AND b.note_id = t.note_id
-    WHERE t.day = (SELECT least(:to, max(day)) FROM note_cumulative)
 ), per_note AS (
+    -- Counts over [from, to] of the notes with events in them (see hotpot_lib.note_window).
     SELECT note_id, impressions, clicks, likes + collects + comments + shares AS interactions
-    FROM window_counts
-    WHERE impressions + clicks + likes + collects + comments + shares + follows > 0
+    FROM hotpot_lib.note_window(:from, :to)
 ), per_tag AS (
     -- With the default tag filter, from the tag rollups (tag_daily, tag_note_days: each note once, on its
     -- first active day in the range); otherwise from the notes' running totals and note_tags.

@@ -13,14 +13,9 @@ params:
   threshold: {type: int, default: 1000, min: 1}
 --- */
 WITH viral AS (
-    -- Interactions over [from, to]: running totals at `to` minus those at `from - 1` (see note_cumulative).
-    SELECT t.note_id
-    FROM note_cumulative AS t
-    LEFT JOIN note_cumulative AS b
-        ON b.day = (SELECT least(:from - 1, max(day)) FROM note_cumulative) AND b.note_id = t.note_id
-    WHERE t.day = (SELECT least(:to, max(day)) FROM note_cumulative)
-      AND t.likes + t.collects + t.comments + t.shares
-          - coalesce(b.likes + b.collects + b.comments + b.shares, 0) >= :threshold
+    SELECT note_id
+    FROM hotpot_lib.note_window(:from, :to)
+    WHERE likes + collects + comments + shares >= :threshold
 ), placed AS (
     SELECT extract(isodow FROM n.published_at)::int AS weekday, extract(hour FROM n.published_at)::int AS hour
     FROM viral AS v

@@ -13,19 +13,9 @@ params:
   threshold: {type: int, default: 1000, min: 1}
   limit: {type: int, default: 100, min: 1, max: 10000}
 --- */
-WITH window_counts AS (
-    -- Counts over [from, to]: the running totals at `to` minus those at `from - 1` (see note_cumulative).
-    SELECT t.note_id,
-           (t.impressions - coalesce(b.impressions, 0))::int8 AS impressions, (t.clicks - coalesce(b.clicks, 0))::int8 AS clicks,
-           (t.likes - coalesce(b.likes, 0))::int8 AS likes, (t.collects - coalesce(b.collects, 0))::int8 AS collects,
-           (t.comments - coalesce(b.comments, 0))::int8 AS comments, (t.shares - coalesce(b.shares, 0))::int8 AS shares,
-           (t.follows - coalesce(b.follows, 0))::int8 AS follows
-    FROM note_cumulative AS t
-    LEFT JOIN note_cumulative AS b
-        ON b.day = (SELECT least(:from - 1, max(day)) FROM note_cumulative) AND b.note_id = t.note_id
-    WHERE t.day = (SELECT least(:to, max(day)) FROM note_cumulative)
-), per_note AS (
-    SELECT * FROM window_counts WHERE likes + collects + comments + shares >= :threshold
+WITH per_note AS (
+    -- Counts over [from, to] (see hotpot_lib.note_window).
+    SELECT * FROM hotpot_lib.note_window(:from, :to) WHERE likes + collects + comments + shares >= :threshold
     ORDER BY likes + collects + comments + shares DESC, note_id
     LIMIT :limit
 )

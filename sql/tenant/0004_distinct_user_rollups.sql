@@ -44,3 +44,6 @@ SELECT date_trunc('week', f.first_day::timestamp)::date, w.week, count(*)
 FROM user_weeks AS w
 JOIN user_first_seen AS f ON f.user_id = w.user_id
 GROUP BY 1, 2;
+
+-- Statistics now, so the first queries after the backfill are planned on them.
+ANALYZE variant_user_days, user_weeks, cohort_weeks;

@@ -20,3 +20,6 @@ LEFT JOIN users AS u ON u.user_id = p.user_id
 CROSS JOIN LATERAL (VALUES ('gender', coalesce(u.gender, 'unknown')), ('age_band', coalesce(u.age_band, 'unknown')),
                            ('city', coalesce(u.city, 'unknown'))) AS v(attribute, value)
 GROUP BY 1, 2, 3, 4;
+
+-- Statistics now, so the first queries after the backfill are planned on them.
+ANALYZE audience_days;

@@ -32,3 +32,6 @@ CROSS JOIN LATERAL generate_series(0, l.last_day - f.first_day) AS i
 LEFT JOIN note_daily AS d ON d.note_id = f.note_id AND d.day = f.first_day + i
 WINDOW w AS (PARTITION BY f.note_id ORDER BY i)
 ORDER BY 1, 2;
+
+-- Statistics now, so the first queries after the backfill are planned on them.
+ANALYZE note_cumulative;

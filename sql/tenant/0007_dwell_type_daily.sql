@@ -16,3 +16,6 @@ SELECT h.day, coalesce(n.note_type, 'unknown'), h.bucket, sum(h.events)
 FROM dwell_histogram AS h
 LEFT JOIN notes AS n ON n.note_id = h.note_id
 GROUP BY 1, 2, 3;
+
+-- Statistics now, so the first queries after the backfill are planned on them.
+ANALYZE dwell_type_daily;

@@ -32,3 +32,6 @@ SELECT t.tag, d.day, sum(d.impressions), sum(d.clicks), sum(d.likes), sum(d.coll
 FROM (SELECT DISTINCT note_id, tag FROM note_tags WHERE tag_daily_member(source, confidence)) AS t
 JOIN note_daily AS d ON d.note_id = t.note_id
 GROUP BY 1, 2;
+
+-- Statistics now, so the first queries after the backfill are planned on them.
+ANALYZE tag_daily;

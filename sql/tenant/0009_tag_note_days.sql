@@ -14,3 +14,6 @@ SELECT t.tag, p.day, p.prev_day, count(*)
 FROM (SELECT note_id, day, lag(day) OVER (PARTITION BY note_id ORDER BY day) AS prev_day FROM note_daily) AS p
 JOIN (SELECT DISTINCT note_id, tag FROM note_tags WHERE tag_daily_member(source, confidence)) AS t ON t.note_id = p.note_id
 GROUP BY 1, 2, 3;
+
+-- Statistics now, so the first queries after the backfill are planned on them.
+ANALYZE tag_note_days;

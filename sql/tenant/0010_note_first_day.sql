@@ -22,3 +22,6 @@ JOIN note_hourly AS h
    AND h.hour >= date_trunc('hour', n.published_at, 'UTC')
    AND h.hour < date_trunc('hour', n.published_at, 'UTC') + interval '24 hours'
 GROUP BY n.note_id;
+
+-- Statistics now, so the first queries after the backfill are planned on them.
+ANALYZE note_first_day;

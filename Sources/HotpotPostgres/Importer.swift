@@ -92,6 +92,9 @@ public struct Importer: Sendable {
                     try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL TimeZone TO \(quoteLiteral(tenant.timezone))"), logger: logger)
                     // Dedup and rollups sort and group the whole file: let them do it in memory.
                     try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger)
+                    // The rollup statements are planned as expensive enough to JIT-compile, which took 0.2-0.5 s
+                    // each, more than most of them then run for on a day's file.
+                    try await connection.query("SET LOCAL jit = off", logger: logger)
                     try await connection.execute(script: try files.sql("imports/staging_\(kind.rawValue).sql"), logger: logger)
 
                     let encoder = CopyRowEncoder(kind: kind)

@@ -68,8 +68,11 @@ SELECT s.start_day + i, s.note_id, s.first_hour,
 FROM rollup_note_starts AS s
 CROSS JOIN (SELECT max(day) AS last_day FROM note_daily) AS l
 CROSS JOIN LATERAL generate_series(0, l.last_day - s.start_day) AS i
-LEFT JOIN note_cumulative AS b ON b.day = s.start_day - 1 AND b.note_id = s.note_id
-LEFT JOIN note_daily AS d ON d.note_id = s.note_id AND d.day = s.start_day + i
+-- Primary-key lookups, one per note and one per note and day (a daily import touches a day or two per
+-- note), where plain joins let the planner sort or hash the whole of note_cumulative and note_daily.
+-- OFFSET 0 keeps each subquery from being flattened back into such a join.
+LEFT JOIN LATERAL (SELECT * FROM note_cumulative AS y WHERE y.day = s.start_day - 1 AND y.note_id = s.note_id OFFSET 0) AS b ON true
+LEFT JOIN LATERAL (SELECT * FROM note_daily AS x WHERE x.note_id = s.note_id AND x.day = s.start_day + i OFFSET 0) AS d ON true
 WINDOW w AS (PARTITION BY s.note_id ORDER BY i)
 ORDER BY 1, 2
 ON CONFLICT (day, note_id) DO UPDATE SET

@@ -239,8 +239,13 @@ public struct Importer: Sendable {
             try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/insert_events.sql"), binds: binds), logger: logger)
             try await connection.execute(script: try files.sql("rollups/apply.sql"), logger: logger)
             let counts = try await connection.query("SELECT (SELECT count(*) FROM rollup_source)::int8, (SELECT count(*) FROM import_events)::int8", logger: logger)
-            for try await (fresh, staged) in counts.decode((Int, Int).self) { return (fresh, staged - fresh) }
-            return (0, 0)
+            var result = (0, 0)
+            for try await (fresh, staged) in counts.decode((Int, Int).self) { result = (fresh, staged - fresh) }
+            if result.0 >= Rollups.analyzeAfterRows {
+                let tables = try Rollups.tables(files).map(quoteIdentifier).joined(separator: ", ")
+                try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(tables)"), logger: logger)
+            }
+            return result
         }
     }
 

@@ -10,6 +10,22 @@ public struct Rollups: Sendable {
 
     public init(_ database: HotpotDatabase) { self.database = database }
 
+    /// The rollup tables: those sql/rollups/reset.sql empties before a rebuild, so the list lives in one place.
+    public static func tables(_ files: ProjectFiles) throws -> [String] {
+        let reset = try files.sql("rollups/reset.sql")
+        guard let truncate = reset.range(of: "TRUNCATE ") else {
+            throw HotpotError(.internal, "sql/rollups/reset.sql has no TRUNCATE statement")
+        }
+        return reset[truncate.upperBound...]
+            .split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: ";"))) }
+            .filter { !$0.isEmpty }
+    }
+
+    /// Fresh statistics after a large import: until autovacuum gets to them, the rollups' old statistics
+    /// (a few rows, for a new tenant) lead the planner to scan whole tables in the first metric queries.
+    public static let analyzeAfterRows = 100_000
+
     public func rebuild(_ tenant: TenantRef) async throws {
         let logger = database.logger
         let files = database.files

@@ -218,20 +218,18 @@ public struct Importer: Sendable {
         binds.append(importID)
         switch kind {
         case .notes, .users, .noteTags:
-            // Rollups that depend on these tables follow the rows this merge changes.
-            switch kind {
-            case .users, .notes: try await connection.execute(script: try files.sql("rollups/\(kind.rawValue)_changed.sql"), logger: logger)
-            case .noteTags: try await connection.execute(script: try files.sql("rollups/note_tags_before.sql"), logger: logger)
-            case .events: break
+            // Rollups that depend on these tables follow the rows this merge changes: sql/rollups/<kind>_before.sql
+            // sees the table as it was, <kind>_after.sql as it is now.
+            let hooks: (before: Bool, after: Bool) = switch kind {
+            case .users: (true, false)
+            case .notes, .noteTags: (true, true)
+            case .events: (false, false)
             }
+            if hooks.before { try await connection.execute(script: try files.sql("rollups/\(kind.rawValue)_before.sql"), logger: logger) }
             var counts = (0, 0)
             let rows = try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/merge_\(kind.rawValue).sql"), binds: binds), logger: logger)
             for try await (loaded, duplicate) in rows.decode((Int, Int).self) { counts = (loaded, duplicate) }
-            switch kind {
-            case .notes: try await connection.execute(script: try files.sql("rollups/notes_after.sql"), logger: logger)
-            case .noteTags: try await connection.execute(script: try files.sql("rollups/note_tags_after.sql"), logger: logger)
-            case .users, .events: break
-            }
+            if hooks.after { try await connection.execute(script: try files.sql("rollups/\(kind.rawValue)_after.sql"), logger: logger) }
             return counts
         case .events:
             try await connection.execute(script: try files.sql("imports/fresh_events.sql"), logger: logger)
@@ -241,10 +239,7 @@ public struct Importer: Sendable {
             let counts = try await connection.query("SELECT (SELECT count(*) FROM rollup_source)::int8, (SELECT count(*) FROM import_events)::int8", logger: logger)
             var result = (0, 0)
             for try await (fresh, staged) in counts.decode((Int, Int).self) { result = (fresh, staged - fresh) }
-            if result.0 >= Rollups.analyzeAfterRows {
-                let tables = try Rollups.tables(files).map(quoteIdentifier).joined(separator: ", ")
-                try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(tables)"), logger: logger)
-            }
+            if result.0 >= Rollups.analyzeAfterRows { try await Rollups.analyze(on: connection, files: files, logger: logger) }
             return result
         }
     }

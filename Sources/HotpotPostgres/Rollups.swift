@@ -22,9 +22,15 @@ public struct Rollups: Sendable {
             .filter { !$0.isEmpty }
     }
 
-    /// Fresh statistics after a large import: until autovacuum gets to them, the rollups' old statistics
-    /// (a few rows, for a new tenant) lead the planner to scan whole tables in the first metric queries.
+    /// New events from which an import refreshes the rollups' statistics (see `analyze`).
     public static let analyzeAfterRows = 100_000
+
+    /// Fresh statistics after a large load: until autovacuum gets to them, the rollups' old statistics (a
+    /// few rows, for a new tenant) lead the planner to scan whole tables in the first metric queries.
+    static func analyze(on connection: PostgresConnection, files: ProjectFiles, logger: Logger) async throws {
+        let tables = try tables(files).map(quoteIdentifier).joined(separator: ", ")
+        try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(tables)"), logger: logger)
+    }
 
     public func rebuild(_ tenant: TenantRef) async throws {
         let logger = database.logger
@@ -38,6 +44,7 @@ public struct Rollups: Sendable {
             try await connection.query("CREATE TEMP VIEW rollup_source AS SELECT * FROM events", logger: logger)
             try await connection.execute(script: try files.sql("rollups/apply.sql"), logger: logger)
             try await connection.query("DROP VIEW rollup_source", logger: logger)
+            try await Self.analyze(on: connection, files: files, logger: logger)
             try await connection.query("UPDATE hotpot_control.data_versions SET version = version + 1, updated_at = now() WHERE tenant_id = \(tenant.id)", logger: logger)
         }
         await database.dataVersions.changed(tenant.id)

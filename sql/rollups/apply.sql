@@ -10,20 +10,25 @@ CREATE TEMP TABLE rollup_new_user_days (user_id text NOT NULL, day date NOT NULL
 CREATE TEMP TABLE rollup_new_variant_days (user_id text NOT NULL, variant text NOT NULL, day date NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE rollup_cohort_moves (user_id text NOT NULL, old_week date NOT NULL, new_week date NOT NULL) ON COMMIT DROP;
 
+-- What this run adds per note and day: note_daily takes it, and tag_daily spreads it over the note's tags.
+CREATE TEMP TABLE rollup_note_day_delta ON COMMIT DROP AS
+SELECT note_id, occurred_at::date AS day,
+       count(*) FILTER (WHERE event_type = 'impression') AS impressions,
+       count(*) FILTER (WHERE event_type = 'click') AS clicks,
+       count(*) FILTER (WHERE event_type = 'like') AS likes,
+       count(*) FILTER (WHERE event_type = 'collect') AS collects,
+       count(*) FILTER (WHERE event_type = 'comment') AS comments,
+       count(*) FILTER (WHERE event_type = 'share') AS shares,
+       count(*) FILTER (WHERE event_type = 'follow') AS follows,
+       coalesce(sum(dwell_ms), 0) AS dwell_sum, count(dwell_ms) AS dwell_count
+FROM rollup_source
+GROUP BY 1, 2;
+
 -- note_daily; a row this statement inserts is a new active day of the note (for tag_note_days).
 WITH upserted AS (
     INSERT INTO note_daily AS r (note_id, day, impressions, clicks, likes, collects, comments, shares, follows, dwell_sum, dwell_count)
-    SELECT note_id, occurred_at::date,
-           count(*) FILTER (WHERE event_type = 'impression'),
-           count(*) FILTER (WHERE event_type = 'click'),
-           count(*) FILTER (WHERE event_type = 'like'),
-           count(*) FILTER (WHERE event_type = 'collect'),
-           count(*) FILTER (WHERE event_type = 'comment'),
-           count(*) FILTER (WHERE event_type = 'share'),
-           count(*) FILTER (WHERE event_type = 'follow'),
-           coalesce(sum(dwell_ms), 0), count(dwell_ms)
-    FROM rollup_source
-    GROUP BY 1, 2
+    SELECT note_id, day, impressions, clicks, likes, collects, comments, shares, follows, dwell_sum, dwell_count
+    FROM rollup_note_day_delta
     ORDER BY 1, 2
     ON CONFLICT (note_id, day) DO UPDATE SET
         impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks,
@@ -84,17 +89,8 @@ ON CONFLICT (day, note_id) DO UPDATE SET
 INSERT INTO tag_daily AS r (tag, day, impressions, clicks, likes, collects, comments, shares, follows)
 SELECT t.tag, e.day, sum(e.impressions), sum(e.clicks), sum(e.likes), sum(e.collects), sum(e.comments),
        sum(e.shares), sum(e.follows)
-FROM (SELECT note_id, occurred_at::date AS day,
-             count(*) FILTER (WHERE event_type = 'impression') AS impressions,
-             count(*) FILTER (WHERE event_type = 'click') AS clicks,
-             count(*) FILTER (WHERE event_type = 'like') AS likes,
-             count(*) FILTER (WHERE event_type = 'collect') AS collects,
-             count(*) FILTER (WHERE event_type = 'comment') AS comments,
-             count(*) FILTER (WHERE event_type = 'share') AS shares,
-             count(*) FILTER (WHERE event_type = 'follow') AS follows
-      FROM rollup_source
-      GROUP BY 1, 2) AS e
-JOIN (SELECT DISTINCT note_id, tag FROM note_tags WHERE tag_daily_member(source, confidence)) AS t
+FROM rollup_note_day_delta AS e
+JOIN tag_daily_members AS t
     ON t.note_id = e.note_id
 GROUP BY 1, 2
 ORDER BY 1, 2
@@ -128,7 +124,7 @@ WITH firsts AS (
 INSERT INTO tag_note_days AS g (tag, day, prev_day, notes)
 SELECT t.tag, n.day, n.prev_day, sum(n.change)
 FROM net AS n
-JOIN (SELECT DISTINCT note_id, tag FROM note_tags WHERE tag_daily_member(source, confidence)) AS t ON t.note_id = n.note_id
+JOIN tag_daily_members AS t ON t.note_id = n.note_id
 GROUP BY 1, 2, 3
 HAVING sum(n.change) <> 0
 ORDER BY 1, 2, 3
@@ -406,4 +402,4 @@ GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 ON CONFLICT (note_id, day, bucket) DO UPDATE SET events = r.events + excluded.events;
 
-DROP TABLE rollup_new_note_days, rollup_new_user_days, rollup_new_variant_days, rollup_cohort_moves, rollup_note_starts;
+DROP TABLE rollup_note_day_delta, rollup_new_note_days, rollup_new_user_days, rollup_new_variant_days, rollup_cohort_moves, rollup_note_starts;

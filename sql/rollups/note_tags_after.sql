@@ -3,8 +3,7 @@
 CREATE TEMP TABLE rollup_tag_changes ON COMMIT DROP AS
 SELECT m.note_id, m.tag, CASE WHEN m.member THEN -1 ELSE 1 END AS sign
 FROM rollup_tag_members AS m
-WHERE m.member <> EXISTS (SELECT 1 FROM note_tags AS t
-                          WHERE t.note_id = m.note_id AND t.tag = m.tag AND tag_daily_member(t.source, t.confidence));
+WHERE m.member <> EXISTS (SELECT 1 FROM tag_daily_members AS t WHERE t.note_id = m.note_id AND t.tag = m.tag);
 
 INSERT INTO tag_daily AS r (tag, day, impressions, clicks, likes, collects, comments, shares, follows)
 SELECT c.tag, d.day, sum(c.sign * d.impressions), sum(c.sign * d.clicks), sum(c.sign * d.likes),

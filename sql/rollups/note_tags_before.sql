@@ -2,6 +2,5 @@
 -- tag_daily now. sql/rollups/note_tags_after.sql compares after the merge.
 CREATE TEMP TABLE rollup_tag_members ON COMMIT DROP AS
 SELECT p.note_id, p.tag,
-       EXISTS (SELECT 1 FROM note_tags AS t
-               WHERE t.note_id = p.note_id AND t.tag = p.tag AND tag_daily_member(t.source, t.confidence)) AS member
+       EXISTS (SELECT 1 FROM tag_daily_members AS t WHERE t.note_id = p.note_id AND t.tag = p.tag) AS member
 FROM (SELECT DISTINCT note_id, tag FROM import_note_tags) AS p

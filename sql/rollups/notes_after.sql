@@ -1,5 +1,5 @@
 -- Run by a notes import after its merge: note_first_day is recomputed from note_hourly for the notes
--- that are new or were published at another time (listed by sql/rollups/notes_changed.sql).
+-- that are new or were published at another time (listed by sql/rollups/notes_before.sql).
 DELETE FROM note_first_day WHERE note_id IN (SELECT note_id FROM rollup_published_notes);
 
 INSERT INTO note_first_day (note_id, impressions, clicks, likes, collects, comments, shares, follows)

@@ -2,7 +2,7 @@
 -- the way variant_user_days is (see there): per attribute value, day and the user's previous active day.
 -- Unlike the other rollups this one depends on the users table too: events add days under the user's
 -- attributes as they are then ('unknown' for a missing attribute or user), and a users import moves the
--- days of every user whose attributes it changes (sql/rollups/users_changed.sql), so the order in
+-- days of every user whose attributes it changes (sql/rollups/users_before.sql), so the order in
 -- which files arrive still cannot change it.
 CREATE TABLE audience_days (
     attribute text   NOT NULL CHECK (attribute IN ('gender', 'age_band', 'city')),

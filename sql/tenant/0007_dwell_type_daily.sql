@@ -1,7 +1,7 @@
 -- Dwell-time histogram per tenant-local day and note type ('unknown' for a missing type or note): the
 -- dwell metrics read a few thousand rows instead of every note's histogram. Like audience_days it
 -- depends on the notes table too: events add to the note's type as it is then, and a notes import
--- moves the histogram of every note whose type it changes (sql/rollups/notes_changed.sql), taking the
+-- moves the histogram of every note whose type it changes (sql/rollups/notes_before.sql), taking the
 -- counts from dwell_histogram, so the order in which files arrive cannot change it.
 CREATE TABLE dwell_type_daily (
     day       date     NOT NULL,

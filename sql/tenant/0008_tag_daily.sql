@@ -1,6 +1,6 @@
 -- Per tag and tenant-local day: the counts of the notes carrying the tag, with tags counted the way the
 -- built-in tag metrics count them by default: a human or creator tag, or a model tag with confidence at
--- least 0.5 (tag_daily_member below). Those metrics read this table when called with their default
+-- least 0.5 (the view tag_daily_members below). Those metrics read this table when called with their default
 -- tag filter and fall back to joining note_tags with note_daily otherwise.
 --
 -- It depends on note_tags too: events add to the note's tags as they are then, and a note_tags import
@@ -20,16 +20,15 @@ CREATE TABLE tag_daily (
 );
 CREATE INDEX tag_daily_day_idx ON tag_daily (day);
 
--- Whether a note_tags row puts its note in tag_daily. Used by the rollup statements only (tenant roles
--- cannot execute it; the metrics test their own parameters against the same default).
-CREATE FUNCTION tag_daily_member(source text, confidence real) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN source <> 'model' OR coalesce(confidence, 0) >= 0.5;
+-- The (note, tag) pairs tag_daily counts: the one place that says which tags count. Tenants may read it;
+-- the metrics test their own parameters against the same default.
+CREATE VIEW tag_daily_members AS
+SELECT DISTINCT note_id, tag FROM note_tags WHERE source <> 'model' OR coalesce(confidence, 0) >= 0.5;
 
 INSERT INTO tag_daily (tag, day, impressions, clicks, likes, collects, comments, shares, follows)
 SELECT t.tag, d.day, sum(d.impressions), sum(d.clicks), sum(d.likes), sum(d.collects), sum(d.comments),
        sum(d.shares), sum(d.follows)
-FROM (SELECT DISTINCT note_id, tag FROM note_tags WHERE tag_daily_member(source, confidence)) AS t
+FROM tag_daily_members AS t
 JOIN note_daily AS d ON d.note_id = t.note_id
 GROUP BY 1, 2;
 

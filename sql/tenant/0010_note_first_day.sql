@@ -2,7 +2,7 @@
 -- cold-start metric counts them by default (it reads this table for hours = 24 and note_hourly
 -- otherwise). It depends on the notes table too: events count here only once their note is known, and
 -- a notes import recomputes, from note_hourly, every note it adds or whose publication time it changes
--- (sql/rollups/notes_changed.sql, notes_after.sql).
+-- (sql/rollups/notes_before.sql, notes_after.sql).
 CREATE TABLE note_first_day (
     note_id     text   PRIMARY KEY,
     impressions bigint NOT NULL DEFAULT 0,

@@ -218,18 +218,19 @@ public struct Importer: Sendable {
         binds.append(importID)
         switch kind {
         case .notes, .users, .noteTags:
-            // Rollups that depend on these tables follow the rows this merge changes: sql/rollups/<kind>_before.sql
-            // sees the table as it was, <kind>_after.sql as it is now.
-            let hooks: (before: Bool, after: Bool) = switch kind {
-            case .users: (true, false)
-            case .notes, .noteTags: (true, true)
-            case .events: (false, false)
+            // Rollups that depend on these tables follow the rows this merge changes: the scripts in
+            // sql/rollups/ run before it see the table as it was, those run after it as it is now.
+            let hooks: (before: [String], after: [String]) = switch kind {
+            case .users: (["users_before", "new_user_segments_before"], ["users_after", "new_user_segments_after"])
+            case .notes: (["notes_before", "new_user_segments_before"], ["notes_after", "new_user_segments_after"])
+            case .noteTags: (["note_tags_before"], ["note_tags_after"])
+            case .events: ([], [])
             }
-            if hooks.before { try await connection.execute(script: try files.sql("rollups/\(kind.rawValue)_before.sql"), logger: logger) }
+            for hook in hooks.before { try await connection.execute(script: try files.sql("rollups/\(hook).sql"), logger: logger) }
             var counts = (0, 0)
             let rows = try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/merge_\(kind.rawValue).sql"), binds: binds), logger: logger)
             for try await (loaded, duplicate) in rows.decode((Int, Int).self) { counts = (loaded, duplicate) }
-            if hooks.after { try await connection.execute(script: try files.sql("rollups/\(kind.rawValue)_after.sql"), logger: logger) }
+            for hook in hooks.after { try await connection.execute(script: try files.sql("rollups/\(hook).sql"), logger: logger) }
             return counts
         case .events:
             try await connection.execute(script: try files.sql("imports/fresh_events.sql"), logger: logger)

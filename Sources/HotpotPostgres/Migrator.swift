@@ -90,11 +90,14 @@ public struct Migrator: Sendable {
         return count
     }
 
-    /// Runs one template file for one tenant; the caller owns the transaction.
+    /// Runs one template file for one tenant, in the tenant's time zone (as imports do, so a backfill's
+    /// ::date gives the tenant-local days the rollups hold); the caller owns the transaction.
     static func applyTenantMigration(_ migration: ProjectFiles.Migration, to tenant: TenantRef, inTransactionOn connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(quoteIdentifier(tenant.schema))"), logger: logger)
+        try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL TimeZone TO \(quoteLiteral(tenant.timezone))"), logger: logger)
         try await connection.execute(script: migration.sql, logger: logger)
         try await connection.query("INSERT INTO hotpot_control.tenant_migrations (tenant_id, version, name) VALUES (\(tenant.id), \(migration.version), \(migration.name))", logger: logger)
         try await connection.query("SET LOCAL search_path TO hotpot_control, pg_catalog", logger: logger)
+        try await connection.query("SET LOCAL TimeZone TO DEFAULT", logger: logger)
     }
 }

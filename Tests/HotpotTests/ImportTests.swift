@@ -197,8 +197,10 @@ import Testing
         try await TestDatabase.withTenant(timezone: "America/New_York") { database, tenant in
             let tags = "note_id,tag,confidence\n" + (0..<30).map { "n\($0),tag\($0 % 4),0.9\n" }.joined()
             #expect(try await importText(database, tenant, .noteTags, tags, source: "tags.csv").status == .committed)
-            let notes = "note_id,author_id,published_at\n" + (0..<30).map { "n\($0),u\($0),2026-09-2\(1 + $0 % 5)T0\($0 % 10):00:00Z\n" }.joined()
+            let notes = "note_id,author_id,published_at,category\n" + (0..<30).map { "n\($0),u\($0),2026-09-2\(1 + $0 % 5)T0\($0 % 10):00:00Z,\(["food", "travel", ""][$0 % 3])\n" }.joined()
             #expect(try await importText(database, tenant, .notes, notes, source: "notes.csv").status == .committed)
+            let users = "user_id,signup_at,interests\n" + (0..<40).map { "u\($0),2026-09-\(15 + $0 % 10)T12:00:00Z,\(["food", "travel|beauty", ""][$0 % 3])\n" }.joined()
+            #expect(try await importText(database, tenant, .users, users, source: "users.csv").status == .committed)
             // Overlapping random files: duplicates within and across them.
             for (index, seed) in [UInt64(1), 2, 3, 4].enumerated() {
                 let summary = try await importText(database, tenant, .events, generatedEventsCSV(count: 700, offset: index * 400, seed: seed), chunkSize: 997)
@@ -241,12 +243,18 @@ import Testing
                     return "n\(i),\(tag),\(source),\(source == "model" ? String(Double((i * 37 + shift * 11) % 100) / 100) : "")\n"
                 }.joined()
             }
-            func notesCSV(_ ids: Range<Int>, published: String = "2026-09-20T00:00:00Z", type: (Int) -> String) -> String {
-                "note_id,author_id,note_type,published_at\n" + ids.map { "n\($0),u\($0),\(type($0)),\(published)\n" }.joined()
+            // Categories and interests rotate with `shift`, moving events between interest segments.
+            func notesCSV(_ ids: Range<Int>, published: String = "2026-09-20T00:00:00Z", shift: Int = 0, type: (Int) -> String) -> String {
+                "note_id,author_id,note_type,published_at,category\n" + ids.map {
+                    "n\($0),u\($0),\(type($0)),\(published),\(["food", "travel", "beauty", ""][($0 + shift) % 4])\n"
+                }.joined()
             }
-            func usersCSV(_ ids: Range<Int>, city: (Int) -> String) -> String {
+            func usersCSV(_ ids: Range<Int>, shift: Int = 0, city: (Int) -> String) -> String {
                 let genders = ["f", "m", ""]
-                return "user_id,gender,age_band,city\n" + ids.map { "u\($0),\(genders[$0 % 3]),\($0 % 2 == 0 ? "18-24" : "25-34"),\(city($0))\n" }.joined()
+                let interests = ["food|beauty", "travel", "", "beauty"]
+                return "user_id,gender,age_band,city,signup_at,interests\n" + ids.map {
+                    "u\($0),\(genders[$0 % 3]),\($0 % 2 == 0 ? "18-24" : "25-34"),\(city($0)),2026-09-\(15 + ($0 + shift * 5) % 12)T20:00:00Z,\(interests[($0 + shift) % 4])\n"
+                }.joined()
             }
             for (index, file) in files.enumerated() {
                 #expect(try await importText(database, tenant, .events, file).status == .committed)
@@ -256,8 +264,8 @@ import Testing
                     #expect(try await importText(database, tenant, .noteTags, tagsCSV(0..<30), source: "tags1.csv").status == .committed)
                 }
             }
-            #expect(try await importText(database, tenant, .users, usersCSV(10..<45) { $0 % 3 == 0 ? "Beijing" : "" }, source: "users2.csv").status == .committed)
-            #expect(try await importText(database, tenant, .notes, notesCSV(10..<25, published: "2026-09-23T05:30:00Z") { $0 % 3 == 0 ? "image" : "" }, source: "notes2.csv").status == .committed)
+            #expect(try await importText(database, tenant, .users, usersCSV(10..<45, shift: 1) { $0 % 3 == 0 ? "Beijing" : "" }, source: "users2.csv").status == .committed)
+            #expect(try await importText(database, tenant, .notes, notesCSV(10..<25, published: "2026-09-23T05:30:00Z", shift: 1) { $0 % 3 == 0 ? "image" : "" }, source: "notes2.csv").status == .committed)
             // Confidences cross 0.5 both ways, human tags arrive: notes join and leave tags.
             #expect(try await importText(database, tenant, .noteTags, tagsCSV(5..<25, shift: 3), source: "tags2.csv").status == .committed)
             var incremental: [String: [[String?]]] = [:]
@@ -354,6 +362,31 @@ import Testing
                 GROUP BY 1 ORDER BY 1
                 """)
             #expect(tagNotesFromRollup == tagNotesFromEvents && !tagNotesFromEvents.isEmpty)
+            // New users' impressions, clicks and distinct users per interest segment, over windows cutting
+            // sign-up periods in different places.
+            for (from, to, newUserDays) in [("2026-09-24", "2026-10-05", 7), ("2026-09-21", "2026-10-25", 90), ("2026-09-24", "2026-09-30", 3)] {
+                let segmentsFromRollup = try await tenantRows(database, tenant, """
+                    SELECT t.segment, sum(t.impressions)::text, sum(t.clicks)::text,
+                           (SELECT coalesce(sum(g.users), 0) FROM new_user_segment_users AS g
+                            WHERE g.segment = t.segment
+                              AND g.day BETWEEN greatest('\(from)'::date, g.signup_day) AND least('\(to)'::date, g.signup_day + \(newUserDays - 1))
+                              AND (g.prev_day IS NULL OR g.prev_day < greatest('\(from)'::date, g.signup_day)))::text
+                    FROM new_user_segment_totals AS t
+                    WHERE t.day BETWEEN '\(from)' AND '\(to)' AND t.day - t.signup_day < \(newUserDays)
+                    GROUP BY 1 ORDER BY 1
+                    """)
+                let segmentsFromEvents = try await tenantRows(database, tenant, """
+                    SELECT CASE WHEN n.category IS NULL OR coalesce(cardinality(u.interests), 0) = 0 THEN 'unknown'
+                                WHEN n.category = ANY(u.interests) THEN 'matched' ELSE 'unmatched' END,
+                           count(*) FILTER (WHERE e.event_type = 'impression')::text, count(*) FILTER (WHERE e.event_type = 'click')::text,
+                           count(DISTINCT e.user_id) FILTER (WHERE e.event_type = 'impression')::text
+                    FROM events AS e JOIN users AS u ON u.user_id = e.user_id LEFT JOIN notes AS n ON n.note_id = e.note_id
+                    WHERE e.event_type IN ('impression', 'click') AND e.occurred_at::date BETWEEN '\(from)' AND '\(to)'
+                      AND e.occurred_at::date - u.signup_at::date BETWEEN 0 AND \(newUserDays - 1)
+                    GROUP BY 1 ORDER BY 1
+                    """)
+                #expect(segmentsFromRollup == segmentsFromEvents && segmentsFromEvents.count == 3, "new-user segments \(from)...\(to), \(newUserDays) days")
+            }
             // Running totals: every note has a row for every day from its first to the last day, each the sum
             // of its daily rows so far, and knows the hour of its first event.
             #expect(try await tenantRows(database, tenant, """

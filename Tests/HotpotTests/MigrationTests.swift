@@ -51,13 +51,13 @@ import Testing
     @Test func tenantTemplateMigrationsReachExistingTenants() async throws {
         try await TestDatabase.withFreshDatabase { (database: HotpotDatabase, url: String) in
             try await Migrator(database).migrate()
-            let tenant = try await TenantStore(database).create(slug: "existing")
+            let tenant = try await TenantStore(database).create(slug: "existing", timezone: "America/New_York")
 
-            // A template migration added after the tenant was created.
+            // A template migration added after the tenant was created; it runs in the tenant's time zone.
             let copy = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-sql-\(randomHex(bytes: 4))")
             try FileManager.default.copyItem(at: TestDatabase.files.sqlDirectory, to: copy)
             defer { try? FileManager.default.removeItem(at: copy) }
-            try "CREATE TABLE added_later (x int);".write(to: copy.appendingPathComponent("tenant/9999_added_later.sql"), atomically: true, encoding: .utf8)
+            try "CREATE TABLE added_later AS SELECT current_setting('TimeZone') AS zone;".write(to: copy.appendingPathComponent("tenant/9999_added_later.sql"), atomically: true, encoding: .utf8)
             var configuration = TestDatabase.configuration(databaseURL: url)
             configuration.files = ProjectFiles(sqlDirectory: copy, dashboardsDirectory: TestDatabase.files.dashboardsDirectory)
             let upgraded = try await HotpotDatabase.connect(configuration, logger: TestDatabase.logger)
@@ -68,9 +68,9 @@ import Testing
             #expect(report.tenantMigrationsApplied == 1)
             // The tenant's role sees the new table through its default privileges.
             let rows = try await upgraded.withTenantConnection(tenant.ref) { connection in
-                try await queryStrings(connection, "SELECT count(*)::text FROM added_later")
+                try await queryStrings(connection, "SELECT zone FROM added_later")
             }
-            #expect(rows == [["0"]])
+            #expect(rows == [["America/New_York"]])
             #expect(try await Migrator(upgraded).migrate().tenantMigrationsApplied == 0)
         }
     }

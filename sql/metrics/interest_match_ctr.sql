@@ -10,40 +10,35 @@ description: >-
   interests). users = distinct new users with at least one impression in the segment; ctr =
   clicks / impressions (NULL without impressions). On the 'matched' row, ctr_lift = ctr /
   unmatched ctr - 1 and p_value = two-sided two-proportion z-test of the two CTRs (pooled); NULL on
-  other rows. Reads raw events (no rollup keeps note categories per user), so keep the window
-  short.
+  other rows. Segments follow the users and notes as they are now (hotpot_lib.interest_segment); read
+  from the new-user rollups (sql/tenant/0011_new_user_segments.sql).
 params:
   from: {type: date, default: -30d}
   to: {type: date, default: today}
   new_user_days: {type: int, default: 7, min: 1, max: 90}
 --- */
-WITH new_users AS (
-    SELECT user_id, signup_at::date AS signup_day, interests
-    FROM users
-    WHERE signup_at IS NOT NULL
-      AND signup_at::date BETWEEN :from - (:new_user_days::int - 1) AND :to
-), ev AS (
-    SELECT e.user_id, e.event_type,
-           CASE WHEN n.category IS NULL OR coalesce(cardinality(u.interests), 0) = 0 THEN 'unknown'
-                WHEN n.category = ANY(u.interests) THEN 'matched'
-                ELSE 'unmatched' END AS segment
-    FROM events AS e
-    JOIN new_users AS u ON u.user_id = e.user_id
-    LEFT JOIN notes AS n ON n.note_id = e.note_id
-    WHERE e.occurred_at >= :from::timestamptz
-      AND e.occurred_at < (:to + 1)::timestamptz
-      AND e.event_type IN ('impression', 'click')
-      AND e.occurred_at::date - u.signup_day BETWEEN 0 AND :new_user_days - 1
-), seg AS (
-    SELECT s.segment, s.ord,
-           count(DISTINCT ev.user_id) FILTER (WHERE ev.event_type = 'impression')::int8 AS users,
-           count(ev.user_id) FILTER (WHERE ev.event_type = 'impression')::int8 AS impressions,
-           count(ev.user_id) FILTER (WHERE ev.event_type = 'click')::int8 AS clicks
-    FROM (VALUES ('matched', 1), ('unmatched', 2), ('unknown', 3)) AS s(segment, ord)
-    LEFT JOIN ev ON ev.segment = s.segment
-    GROUP BY s.segment, s.ord
+WITH totals AS (
+    SELECT segment, sum(impressions)::int8 AS impressions, sum(clicks)::int8 AS clicks
+    FROM new_user_segment_totals
+    WHERE day BETWEEN :from AND :to
+      AND signup_day BETWEEN :from - (:new_user_days::int - 1) AND :to
+      AND day - signup_day < :new_user_days
+    GROUP BY segment
+), reached AS (
+    -- Distinct users: a user of sign-up day s counts over [max(from, s), min(to, s + new_user_days - 1)],
+    -- once, on the row of their first day there (see new_user_segment_users).
+    SELECT segment, sum(users)::int8 AS users
+    FROM new_user_segment_users
+    WHERE signup_day BETWEEN :from - (:new_user_days::int - 1) AND :to
+      AND day BETWEEN greatest(:from, signup_day) AND least(:to, signup_day + (:new_user_days::int - 1))
+      AND (prev_day IS NULL OR prev_day < greatest(:from, signup_day))
+    GROUP BY segment
 ), rated AS (
-    SELECT seg.*, clicks::float8 / NULLIF(impressions, 0)::float8 AS ctr FROM seg
+    SELECT s.segment, s.ord, coalesce(r.users, 0) AS users, coalesce(t.impressions, 0) AS impressions,
+           coalesce(t.clicks, 0) AS clicks, t.clicks::float8 / NULLIF(t.impressions, 0)::float8 AS ctr
+    FROM (VALUES ('matched', 1), ('unmatched', 2), ('unknown', 3)) AS s(segment, ord)
+    LEFT JOIN totals AS t ON t.segment = s.segment
+    LEFT JOIN reached AS r ON r.segment = s.segment
 )
 SELECT r.segment, r.users, r.impressions, r.clicks, r.ctr,
        CASE WHEN r.segment = 'matched' THEN r.ctr / NULLIF(u.ctr, 0) - 1 END AS ctr_lift,

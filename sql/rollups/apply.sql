@@ -9,6 +9,7 @@ CREATE TEMP TABLE rollup_new_note_days (note_id text NOT NULL, day date NOT NULL
 CREATE TEMP TABLE rollup_new_user_days (user_id text NOT NULL, day date NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE rollup_new_variant_days (user_id text NOT NULL, variant text NOT NULL, day date NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE rollup_cohort_moves (user_id text NOT NULL, old_week date NOT NULL, new_week date NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE rollup_new_segment_days (user_id text NOT NULL, segment text NOT NULL, day date NOT NULL, signup_day date NOT NULL) ON COMMIT DROP;
 
 -- What this run adds per note and day: note_daily takes it, and tag_daily spreads it over the note's tags.
 CREATE TEMP TABLE rollup_note_day_delta ON COMMIT DROP AS
@@ -384,6 +385,72 @@ ON CONFLICT (variant, day, prev_day) DO UPDATE SET users = g.users + excluded.us
 
 DELETE FROM variant_user_days WHERE users = 0;
 
+-- new_user_segment_days and new_user_segment_totals: impressions and clicks in the user's first 90 days,
+-- by segment under the user and note as they are now (see there); a (user, segment, day) row whose
+-- impressions were 0 before this statement is a new day with impressions for new_user_segment_users.
+WITH delta AS (
+    SELECT e.user_id, hotpot_lib.interest_segment(n.category, u.interests) AS segment, e.occurred_at::date AS day,
+           u.signup_at::date AS signup_day,
+           count(*) FILTER (WHERE e.event_type = 'impression') AS impressions,
+           count(*) FILTER (WHERE e.event_type = 'click') AS clicks
+    FROM rollup_source AS e
+    JOIN users AS u ON u.user_id = e.user_id
+    LEFT JOIN notes AS n ON n.note_id = e.note_id
+    WHERE e.event_type IN ('impression', 'click')
+      AND e.occurred_at::date - u.signup_at::date BETWEEN 0 AND 89
+    GROUP BY 1, 2, 3, 4
+), upserted AS (
+    INSERT INTO new_user_segment_days AS r (user_id, segment, day, signup_day, impressions, clicks)
+    SELECT user_id, segment, day, signup_day, impressions, clicks FROM delta
+    ORDER BY 1, 2, 3
+    ON CONFLICT (user_id, segment, day) DO UPDATE SET
+        impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks
+    RETURNING r.user_id, r.segment, r.day, r.signup_day, r.impressions
+), totals AS (
+    INSERT INTO new_user_segment_totals AS t (signup_day, day, segment, impressions, clicks)
+    SELECT signup_day, day, segment, sum(impressions), sum(clicks) FROM delta
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2, 3
+    ON CONFLICT (signup_day, day, segment) DO UPDATE SET
+        impressions = t.impressions + excluded.impressions, clicks = t.clicks + excluded.clicks
+)
+INSERT INTO rollup_new_segment_days (user_id, segment, day, signup_day)
+SELECT u.user_id, u.segment, u.day, u.signup_day
+FROM upserted AS u
+JOIN delta AS d ON d.user_id = u.user_id AND d.segment = u.segment AND d.day = u.day
+WHERE d.impressions > 0 AND u.impressions = d.impressions;
+
+-- new_user_segment_users: as variant_user_days above, per (user, segment).
+WITH firsts AS (
+    SELECT f.user_id, f.segment, f.signup_day, f.m,
+           (SELECT max(p.day) FROM new_user_segment_days AS p
+            WHERE p.user_id = f.user_id AND p.segment = f.segment AND p.day < f.m AND p.impressions > 0) AS prior
+    FROM (SELECT user_id, segment, signup_day, min(day) AS m FROM rollup_new_segment_days GROUP BY 1, 2, 3) AS f
+), tail AS (
+    SELECT f.user_id, f.segment, f.signup_day, r.day, f.prior, n.day IS NOT NULL AS added
+    FROM firsts AS f
+    CROSS JOIN LATERAL (SELECT x.day FROM new_user_segment_days AS x
+                        WHERE x.user_id = f.user_id AND x.segment = f.segment AND x.day >= f.m AND x.impressions > 0
+                        OFFSET 0) AS r
+    LEFT JOIN rollup_new_segment_days AS n ON n.user_id = f.user_id AND n.segment = f.segment AND n.day = r.day
+), pairs AS (
+    SELECT signup_day, segment, day, coalesce(lag(day) OVER (PARTITION BY user_id, segment ORDER BY day), prior) AS prev_day, 1 AS change
+    FROM tail
+    UNION ALL
+    SELECT signup_day, segment, day, coalesce(lag(day) OVER (PARTITION BY user_id, segment ORDER BY day), prior), -1
+    FROM tail
+    WHERE NOT added
+)
+INSERT INTO new_user_segment_users AS g (signup_day, segment, day, prev_day, users)
+SELECT signup_day, segment, day, prev_day, sum(change)
+FROM pairs
+GROUP BY 1, 2, 3, 4
+HAVING sum(change) <> 0
+ORDER BY 1, 2, 3, 4
+ON CONFLICT (signup_day, segment, day, prev_day) DO UPDATE SET users = g.users + excluded.users;
+
+DELETE FROM new_user_segment_users WHERE users = 0;
+
 -- dwell_type_daily, under each note's type as it is now (see there).
 INSERT INTO dwell_type_daily AS r (day, note_type, bucket, events)
 SELECT e.occurred_at::date, coalesce(n.note_type, 'unknown'), hotpot_lib.dwell_bucket(e.dwell_ms), count(*)
@@ -402,4 +469,4 @@ GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 ON CONFLICT (note_id, day, bucket) DO UPDATE SET events = r.events + excluded.events;
 
-DROP TABLE rollup_note_day_delta, rollup_new_note_days, rollup_new_user_days, rollup_new_variant_days, rollup_cohort_moves, rollup_note_starts;
+DROP TABLE rollup_note_day_delta, rollup_new_note_days, rollup_new_user_days, rollup_new_variant_days, rollup_cohort_moves, rollup_note_starts, rollup_new_segment_days;

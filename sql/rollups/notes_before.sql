@@ -28,3 +28,28 @@ ORDER BY 1, 2, 3
 ON CONFLICT (day, note_type, bucket) DO UPDATE SET events = r.events + excluded.events;
 
 DELETE FROM dwell_type_daily WHERE events = 0;
+
+-- Notes whose category changes move their events between new-user segments: the moves per user and day,
+-- applied by sql/rollups/notes_after.sql between the two halves of sql/rollups/new_user_segments_*.sql.
+CREATE TEMP TABLE rollup_segment_moves ON COMMIT DROP AS
+SELECT e.user_id, e.occurred_at::date AS day, u.signup_at::date AS signup_day,
+       hotpot_lib.interest_segment(n.category, u.interests) AS old_segment,
+       hotpot_lib.interest_segment(l.category, u.interests) AS new_segment,
+       count(*) FILTER (WHERE e.event_type = 'impression') AS impressions,
+       count(*) FILTER (WHERE e.event_type = 'click') AS clicks
+FROM (SELECT DISTINCT ON (note_id) note_id, category FROM import_notes ORDER BY note_id, line DESC) AS l
+LEFT JOIN notes AS n ON n.note_id = l.note_id
+-- Each changed note's events through events_note_time_idx (LATERAL, OFFSET 0: import_notes has no
+-- statistics, and as a plain join the planner may hash every event).
+CROSS JOIN LATERAL (SELECT x.user_id, x.occurred_at, x.event_type FROM events AS x
+                    WHERE x.note_id = l.note_id AND x.event_type IN ('impression', 'click') OFFSET 0) AS e
+JOIN users AS u ON u.user_id = e.user_id
+WHERE l.category IS DISTINCT FROM n.category
+  AND e.occurred_at::date - u.signup_at::date BETWEEN 0 AND 89
+  AND hotpot_lib.interest_segment(n.category, u.interests) <> hotpot_lib.interest_segment(l.category, u.interests)
+GROUP BY 1, 2, 3, 4, 5;
+
+CREATE TEMP TABLE rollup_segment_users ON COMMIT DROP AS
+SELECT DISTINCT user_id FROM rollup_segment_moves;
+
+ANALYZE rollup_segment_moves, rollup_segment_users;

@@ -30,3 +30,16 @@ ORDER BY 1, 2, 3, 4
 ON CONFLICT (attribute, value, day, prev_day) DO UPDATE SET users = a.users + excluded.users;
 
 DELETE FROM audience_days WHERE users = 0;
+
+-- Users whose sign-up day or interests change, and who have events, are recomputed from their events in
+-- the new-user segment rollups after the merge (sql/rollups/users_after.sql, between the two halves of
+-- sql/rollups/new_user_segments_*.sql).
+CREATE TEMP TABLE rollup_segment_users ON COMMIT DROP AS
+SELECT l.user_id
+FROM (SELECT DISTINCT ON (user_id) user_id, signup_at, interests FROM import_users ORDER BY user_id, line DESC) AS l
+LEFT JOIN users AS u ON u.user_id = l.user_id
+WHERE (l.signup_at::date, l.interests) IS DISTINCT FROM (u.signup_at::date, u.interests)
+  AND coalesce(l.signup_at, u.signup_at) IS NOT NULL
+  AND EXISTS (SELECT 1 FROM user_daily AS d WHERE d.user_id = l.user_id);
+
+ANALYZE rollup_segment_users;

@@ -92,14 +92,14 @@ public struct Benchmarks: Sendable {
     /// For every built-in metric (or those in `only`): Hotpot's uncached latency (p50/p95 over `runs`),
     /// cached latency, and the same answer computed by its brute-force oracle over raw events, in the same
     /// run, with whether the two answers agree.
-    public func metricBenchmark(tenant: TenantRef, oracleDirectory: URL?, runs: Int = 7, only: Set<String>? = nil) async throws {
+    /// `now` is the clock the metrics' relative defaults (`today`, `-30d`, `as_of`) resolve against.
+    public func metricBenchmark(tenant: TenantRef, oracleDirectory: URL?, runs: Int = 7, only: Set<String>? = nil, now: Date = Date()) async throws {
         let service = try MetricService(database: database)
         let builtins = service.store.builtins
         let timeZone = TimeZone(identifier: tenant.timezone) ?? .gmt
         log("| metric | uncached p50 ms | uncached p95 ms | cached p50 ms | raw-events oracle ms | same answer |")
         log("|---|---:|---:|---:|---:|---|")
         // One clock for the whole run, so a metric that defaults to now() and its oracle see the same time.
-        let now = Date()
         for name in builtins.keys.sorted() where only?.contains(name) ?? true {
             let metric = builtins[name]!
             let given = metric.parameter("as_of") == nil ? [:] : ["as_of": [now.formatted(.iso8601)]]
@@ -112,10 +112,10 @@ public struct Benchmarks: Sendable {
                 uncached.append(Self.seconds(ContinuousClock.now - started) * 1000)
             }
             var cached: [Double] = []
-            _ = try await service.answer(tenant, name: name, version: nil, given: given)
+            _ = try await service.answer(tenant, name: name, version: nil, given: given, now: now)
             for _ in 0..<max(runs, 20) {
                 let started = ContinuousClock.now
-                _ = try await service.answer(tenant, name: name, version: nil, given: given)
+                _ = try await service.answer(tenant, name: name, version: nil, given: given, now: now)
                 cached.append(Self.seconds(ContinuousClock.now - started) * 1000)
             }
             var oracleText = "-", sameText = "-"

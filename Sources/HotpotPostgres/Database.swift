@@ -123,19 +123,25 @@ public final class HotpotDatabase: Sendable {
     }
 
     static func ensureDatabaseExists(_ settings: ConnectionSettings, logger: Logger) async throws {
-        try await withTemporaryClient(settings.with(database: "postgres"), logger: logger) { client in
-            let rows = try await client.query("SELECT 1 FROM pg_database WHERE datname = \(settings.database)", logger: logger)
+        // A single connection rather than a pool: nothing to run() in the background for two statements.
+        let connection = try await connectDirectly(settings.with(database: "postgres"), logger: logger)
+        do {
+            let rows = try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(settings.database)", logger: logger)
             var exists = false
             for try await _ in rows { exists = true }
             if !exists {
                 do {
                     // Byte-order collation: text keys (event, user, note ids) compare with memcmp, several
                     // times faster than a libc locale, and for UTF-8 the same order as C.UTF-8.
-                    try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(quoteIdentifier(settings.database)) TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'"), logger: logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(quoteIdentifier(settings.database)) TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'"), logger: logger)
                 } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
                     // Created concurrently by another process: fine.
                 }
             }
+            try? await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
         }
     }
 
@@ -163,18 +169,6 @@ public func withDatabase<T: Sendable>(_ database: HotpotDatabase, _ body: @Senda
         let value = try await body(database)
         await database.tenantPools.closeAll()
         return value
-    }
-}
-
-func withTemporaryClient<T: Sendable>(_ settings: ConnectionSettings, logger: Logger, _ body: @Sendable @escaping (PostgresClient) async throws -> T) async throws -> T {
-    let client = PostgresClient(configuration: settings.clientConfiguration(maximumConnections: 2), backgroundLogger: logger)
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            await client.run()
-            return nil
-        }
-        defer { group.cancelAll() }
-        return try await body(client)
     }
 }
 

@@ -47,14 +47,30 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Runs per metric.") var runs = 7
         @Option(help: "Only these metrics (comma-separated names).") var only: String?
         @Flag(help: "Skip the raw-events oracles.") var noOracles = false
+        @Option(help: "Run as at the end of this tenant-local day (YYYY-MM-DD) instead of now, so windows such as the default last 30 days cover the same data on every run.")
+        var today: String?
+
+        func validate() throws {
+            if let today, DateOnly.parse(today, today: DateOnly.today(in: .gmt)) == nil {
+                throw ValidationError("--today must be a date such as 2026-11-20")
+            }
+        }
 
         func run() async throws {
+            let pinnedDay = today.flatMap { DateOnly.parse($0, today: DateOnly.today(in: .gmt)) }
             try await reportingErrors {
                 try await Runtime.withMigratedDatabase { database, _ in
                     let ref = try await TenantStore(database).find(slug: tenant).ref
                     let oracles = database.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("Tests/HotpotTests/Oracles")
                     let names = only.map { Set($0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }) }
-                    try await Benchmarks(database) { print($0) }.metricBenchmark(tenant: ref, oracleDirectory: noOracles ? nil : oracles, runs: runs, only: names)
+                    var now = Date()
+                    if let day = pinnedDay {
+                        let zone = TimeZone(identifier: ref.timezone) ?? .gmt
+                        // One second before the next tenant-local midnight.
+                        let midnight = Double(day.adding(days: 1).daysSinceEpoch * 86_400)
+                        now = Date(timeIntervalSince1970: midnight - Double(zone.secondsFromGMT(for: Date(timeIntervalSince1970: midnight))) - 1)
+                    }
+                    try await Benchmarks(database) { print($0) }.metricBenchmark(tenant: ref, oracleDirectory: noOracles ? nil : oracles, runs: runs, only: names, now: now)
                 }
             }
         }

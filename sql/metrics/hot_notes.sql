@@ -23,57 +23,51 @@ params:
   limit: {type: int, default: 20, min: 1, max: 1000}
 --- */
 WITH params AS (
-    SELECT coalesce(:as_of, now()) AS as_of, (SELECT max(day) FROM note_cumulative) AS last_day
-), totals AS MATERIALIZED (
-    -- Materialized so the last day's rows are read through the index, not by scanning every day's.
-    SELECT * FROM note_cumulative WHERE day = (SELECT max(day) FROM note_cumulative)
-), base AS (
-    -- Candidates with all of their events: their running totals on the last day (see note_cumulative).
-    SELECT n.note_id, n.title, n.author_id, n.note_type, n.published_at, p.as_of, p.last_day,
-           date_trunc('hour', n.published_at, 'UTC') AS published_hour, t.first_hour,
+    SELECT coalesce(:as_of, now()) AS as_of, (SELECT max(day) FROM note_cumulative) AS last_day,
+           (SELECT date_trunc('hour', last_event, 'UTC') FROM event_range) AS last_hour
+), candidates AS (
+    -- Each candidate with its running totals on the last day (see note_cumulative): all of its events.
+    SELECT n.note_id, n.title, n.author_id, n.note_type, n.published_at, p.as_of,
            extract(epoch FROM p.as_of - n.published_at)::float8 / 3600 AS age_hours,
+           -- first_hour (an hour boundary) + 1 hour <= published_at: the first event's hour is before the
+           -- hour of publication, said without date_trunc on every row.
+           t.first_hour + interval '1 hour' <= n.published_at OR p.last_hour > p.as_of AS has_outside,
            coalesce(t.impressions, 0) AS impressions, coalesce(t.clicks, 0) AS clicks, coalesce(t.likes, 0) AS likes,
            coalesce(t.collects, 0) AS collects, coalesce(t.comments, 0) AS comments, coalesce(t.shares, 0) AS shares,
            coalesce(t.follows, 0) AS follows
     FROM params AS p
     JOIN notes AS n
         ON n.published_at > p.as_of - make_interval(days => :max_age_days::int) AND n.published_at <= p.as_of
-    LEFT JOIN totals AS t ON t.note_id = n.note_id
-), outside AS (
-    -- Events before the hour of publication or after the hour of as_of, to take off the totals. Usually
-    -- there are none and nothing is looked up: only notes whose first event came before the hour of
-    -- publication are looked at, and later events only when as_of is before the end of the last day.
-    SELECT b.note_id, h.impressions, h.clicks, h.likes, h.collects, h.comments, h.shares, h.follows
-    FROM base AS b
-    JOIN note_hourly AS h ON h.note_id = b.note_id AND h.hour < b.published_hour
-    WHERE b.first_hour < b.published_hour
-    UNION ALL
-    SELECT b.note_id, h.impressions, h.clicks, h.likes, h.collects, h.comments, h.shares, h.follows
-    FROM base AS b
-    JOIN note_hourly AS h ON h.note_id = b.note_id AND h.hour > b.as_of
-    WHERE b.as_of < (b.last_day + 1)::timestamptz
-), outside_sums AS (
-    SELECT note_id, sum(impressions)::int8 AS impressions, sum(clicks)::int8 AS clicks, sum(likes)::int8 AS likes,
-           sum(collects)::int8 AS collects, sum(comments)::int8 AS comments, sum(shares)::int8 AS shares,
-           sum(follows)::int8 AS follows
-    FROM outside
-    GROUP BY note_id
-), counted AS (
-    SELECT b.note_id, b.title, b.author_id, b.note_type, b.published_at, b.age_hours,
-           b.impressions - coalesce(o.impressions, 0) AS impressions, b.clicks - coalesce(o.clicks, 0) AS clicks,
-           b.likes - coalesce(o.likes, 0) AS likes, b.collects - coalesce(o.collects, 0) AS collects,
-           b.comments - coalesce(o.comments, 0) AS comments, b.shares - coalesce(o.shares, 0) AS shares,
-           b.follows - coalesce(o.follows, 0) AS follows
-    FROM base AS b
-    LEFT JOIN outside_sums AS o ON o.note_id = b.note_id
+    LEFT JOIN note_cumulative AS t ON t.day = p.last_day AND t.note_id = n.note_id
+), corrected AS (
+    -- The events before the hour of publication or after the hour of as_of, to take off the totals. The
+    -- subquery runs only for notes that can have any (has_outside): a first event before the hour of
+    -- publication, or any event after as_of at all (event_range), which the default as_of, now, never
+    -- has. OFFSET 0 keeps `outside` computed once per row rather than copied into each of its uses.
+    SELECT c.*,
+           CASE WHEN c.has_outside THEN
+               (SELECT ARRAY[sum(h.impressions), sum(h.clicks), sum(h.likes), sum(h.collects), sum(h.comments),
+                             sum(h.shares), sum(h.follows)]::int8[]
+                FROM note_hourly AS h
+                WHERE h.note_id = c.note_id AND (h.hour < date_trunc('hour', c.published_at, 'UTC') OR h.hour > c.as_of))
+           END AS outside
+    FROM candidates AS c
+    OFFSET 0
 ), ranked AS (
-    SELECT c.*, c.likes + c.collects + c.comments + c.shares AS interactions,
-           (:w_like * c.likes + :w_collect * c.collects + :w_comment * c.comments
-            + :w_share * c.shares + :w_follow * c.follows)::float8 AS ces
-    FROM counted AS c
+    SELECT note_id, title, author_id, note_type, published_at, age_hours,
+           impressions - coalesce(outside[1], 0) AS impressions, clicks - coalesce(outside[2], 0) AS clicks,
+           likes - coalesce(outside[3], 0) AS likes, collects - coalesce(outside[4], 0) AS collects,
+           comments - coalesce(outside[5], 0) AS comments, shares - coalesce(outside[6], 0) AS shares,
+           follows - coalesce(outside[7], 0) AS follows
+    FROM corrected
+), scored AS (
+    SELECT r.*, r.likes + r.collects + r.comments + r.shares AS interactions,
+           (:w_like * r.likes + :w_collect * r.collects + :w_comment * r.comments
+            + :w_share * r.shares + :w_follow * r.follows)::float8 AS ces
+    FROM ranked AS r
 ), top AS (
     SELECT *, hotpot_lib.decay(ces, age_hours, :gravity) AS hot_score
-    FROM ranked
+    FROM scored
     ORDER BY hot_score DESC, note_id
     LIMIT :limit
 )

@@ -133,6 +133,11 @@ ON CONFLICT (tag, day, prev_day) DO UPDATE SET notes = g.notes + excluded.notes;
 
 DELETE FROM tag_note_days WHERE notes = 0;
 
+INSERT INTO event_range AS r (first_event, last_event)
+SELECT min(occurred_at), max(occurred_at) FROM rollup_source HAVING min(occurred_at) IS NOT NULL
+ON CONFLICT (only_row) DO UPDATE SET
+    first_event = least(r.first_event, excluded.first_event), last_event = greatest(r.last_event, excluded.last_event);
+
 INSERT INTO note_hourly AS r (note_id, hour, impressions, clicks, likes, collects, comments, shares, follows)
 SELECT note_id, date_trunc('hour', occurred_at, 'UTC'),
        count(*) FILTER (WHERE event_type = 'impression'),

@@ -228,7 +228,7 @@ public struct DateOnly: Sendable, Equatable, Comparable, CustomStringConvertible
         return DateOnly(year: y, month: m, day: d)
     }
 
-    func adding(days: Int = 0, months: Int = 0) -> DateOnly {
+    public func adding(days: Int = 0, months: Int = 0) -> DateOnly {
         var result = self
         if months != 0 {
             // Calendar months: the day is clamped to the target month's length (Mar 31 - 1m = Feb 28/29).

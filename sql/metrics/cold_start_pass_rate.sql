@@ -18,29 +18,34 @@ params:
   min_engagement_rate: {type: float, default: 0.03, min: 0.0}
   as_of: {type: timestamp, optional: true}
 --- */
-WITH published AS (
-    SELECT note_id, coalesce(note_type, 'unknown') AS note_type,
-           date_trunc('hour', published_at, 'UTC') AS first_hour,
-           date_trunc('hour', published_at, 'UTC') + make_interval(hours => :hours::int) AS end_hour
-    FROM notes
-    WHERE published_at >= :from::timestamptz AND published_at < (:to + 1)::timestamptz
+WITH params AS (
+    -- A note is evaluated once its period is over: date_trunc('hour', published_at) + hours <= as_of,
+    -- which is published_at < evaluated_before, one threshold rather than date_trunc on every note.
+    SELECT date_trunc('hour', coalesce(:as_of, now()) - make_interval(hours => :hours::int), 'UTC') + interval '1 hour' AS evaluated_before
+), published AS NOT MATERIALIZED (
+    SELECT n.note_id, coalesce(n.note_type, 'unknown') AS note_type, n.published_at,
+           n.published_at < p.evaluated_before AS evaluated
+    FROM notes AS n
+    CROSS JOIN params AS p
+    WHERE n.published_at >= :from::timestamptz AND n.published_at < (:to + 1)::timestamptz
 ), early AS (
     -- For the default 24 hours, from the note_first_day rollup; for other periods, each note's hourly
     -- rows in the period, read through the primary key (note_id, hour).
-    SELECT p.note_id, p.note_type, p.end_hour <= coalesce(:as_of, now()) AS evaluated,
+    SELECT p.note_id, p.note_type, p.evaluated,
            f.impressions, f.clicks, f.likes + f.collects + f.comments + f.shares AS interactions
     FROM published AS p
     LEFT JOIN note_first_day AS f ON f.note_id = p.note_id
     WHERE :hours = 24
     UNION ALL
-    SELECT p.note_id, p.note_type, p.end_hour <= coalesce(:as_of, now()) AS evaluated,
-           h.impressions, h.clicks, h.interactions
+    SELECT p.note_id, p.note_type, p.evaluated, h.impressions, h.clicks, h.interactions
     FROM published AS p
     CROSS JOIN LATERAL (
         SELECT sum(x.impressions) AS impressions, sum(x.clicks) AS clicks,
                sum(x.likes + x.collects + x.comments + x.shares) AS interactions
         FROM note_hourly AS x
-        WHERE x.note_id = p.note_id AND x.hour >= p.first_hour AND x.hour < p.end_hour
+        WHERE x.note_id = p.note_id
+          AND x.hour >= date_trunc('hour', p.published_at, 'UTC')
+          AND x.hour < date_trunc('hour', p.published_at, 'UTC') + make_interval(hours => :hours::int)
     ) AS h
     WHERE :hours <> 24
 ), judged AS (
@@ -48,15 +53,22 @@ WITH published AS (
            evaluated AND coalesce(clicks::float8 / NULLIF(impressions, 0)::float8 >= :min_ctr, false) AS pass_ctr,
            evaluated AND coalesce(interactions::float8 / NULLIF(impressions, 0)::float8 >= :min_engagement_rate, false) AS pass_engagement
     FROM early
-), grouped AS (
-    SELECT coalesce(note_type, 'all') AS note_type,
+), by_type AS (
+    SELECT note_type,
            count(*)::int8 AS notes_published,
            count(*) FILTER (WHERE evaluated)::int8 AS notes_evaluated,
            count(*) FILTER (WHERE pass_ctr)::int8 AS notes_passed_ctr,
            count(*) FILTER (WHERE pass_engagement)::int8 AS notes_passed_engagement,
            count(*) FILTER (WHERE pass_ctr AND pass_engagement)::int8 AS notes_passed
     FROM judged
-    GROUP BY GROUPING SETS ((), (note_type))
+    GROUP BY note_type
+), grouped AS (
+    SELECT * FROM by_type
+    UNION ALL
+    SELECT 'all', coalesce(sum(notes_published), 0)::int8, coalesce(sum(notes_evaluated), 0)::int8,
+           coalesce(sum(notes_passed_ctr), 0)::int8, coalesce(sum(notes_passed_engagement), 0)::int8,
+           coalesce(sum(notes_passed), 0)::int8
+    FROM by_type
 )
 SELECT note_type, notes_published, notes_evaluated, notes_passed_ctr, notes_passed_engagement, notes_passed,
        notes_passed::float8 / NULLIF(notes_evaluated, 0)::float8 AS pass_rate

@@ -222,8 +222,8 @@ public struct Importer: Sendable {
             // sql/rollups/ run before it see the table as it was, those run after it as it is now.
             let hooks: (before: [String], after: [String]) = switch kind {
             case .users: (["users_before", "new_user_segments_before"], ["users_after", "new_user_segments_after"])
-            case .notes: (["notes_before", "new_user_segments_before"], ["notes_after", "new_user_segments_after"])
-            case .noteTags: (["note_tags_before"], ["note_tags_after"])
+            case .notes: (["notes_before", "new_user_segments_before", "tag_quality_before"], ["notes_after", "new_user_segments_after", "tag_quality_after"])
+            case .noteTags: (["note_tags_before", "tag_quality_before"], ["note_tags_after", "tag_quality_after"])
             case .events: ([], [])
             }
             for hook in hooks.before { try await connection.execute(script: try files.sql("rollups/\(hook).sql"), logger: logger) }

@@ -362,6 +362,31 @@ import Testing
                 GROUP BY 1 ORDER BY 1
                 """)
             #expect(tagNotesFromRollup == tagNotesFromEvents && !tagNotesFromEvents.isEmpty)
+            // Model-tag quality by publication day, after tags crossed between human and model and notes moved
+            // their publication.
+            let qualityFromRollup = try await tenantRows(database, tenant, """
+                SELECT day::text, coalesce(model_version, '*'), notes_published::text, notes_tagged::text, model_tags::text,
+                       confirmed_tags::text, reviewed_model_tags::text
+                FROM tag_quality_days ORDER BY 1, 2
+                """)
+            let qualityFromTables = try await tenantRows(database, tenant, """
+                WITH m AS (
+                    SELECT t.note_id, coalesce(t.model_version, 'unknown') AS version,
+                           EXISTS (SELECT 1 FROM note_tags AS h WHERE h.note_id = t.note_id AND h.tag = t.tag AND h.source = 'human') AS confirmed,
+                           EXISTS (SELECT 1 FROM note_tags AS h WHERE h.note_id = t.note_id AND h.source = 'human') AS reviewed
+                    FROM note_tags AS t WHERE t.source = 'model'
+                ), rows AS (
+                    SELECT n.published_at::date AS day, m.version, 0 AS published, count(DISTINCT n.note_id) AS tagged, count(*) AS tags,
+                           count(*) FILTER (WHERE m.confirmed) AS confirmed, count(*) FILTER (WHERE m.reviewed) AS reviewed
+                    FROM m JOIN notes AS n ON n.note_id = m.note_id GROUP BY 1, 2
+                    UNION ALL
+                    SELECT n.published_at::date, '*', count(*), count(DISTINCT m.note_id), count(m.note_id),
+                           count(*) FILTER (WHERE m.confirmed), count(*) FILTER (WHERE m.reviewed)
+                    FROM notes AS n LEFT JOIN m ON m.note_id = n.note_id GROUP BY 1
+                )
+                SELECT day::text, version, published::text, tagged::text, tags::text, confirmed::text, reviewed::text FROM rows ORDER BY 1, 2
+                """)
+            #expect(qualityFromRollup == qualityFromTables && qualityFromTables.count > 2)
             // New users' impressions, clicks and distinct users per interest segment, over windows cutting
             // sign-up periods in different places.
             for (from, to, newUserDays) in [("2026-09-24", "2026-10-05", 7), ("2026-09-21", "2026-10-25", 90), ("2026-09-24", "2026-09-30", 3)] {

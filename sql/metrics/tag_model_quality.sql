@@ -10,7 +10,7 @@ description: >-
   text exists on the same note; precision = confirmed_tags / model_tags. Because most notes are
   never reviewed, reviewed_model_tags counts only model tags on notes with at least one human tag
   and precision_reviewed = confirmed_tags / reviewed_model_tags. Ratios are NULL when their
-  denominator is 0.
+  denominator is 0. With min_confidence 0 (the default) read from the tag_quality_days rollup.
 params:
   from: {type: date, default: -30d}
   to: {type: date, default: today}
@@ -40,14 +40,36 @@ WITH published AS (
            count(*) FILTER (WHERE reviewed)::int8 AS reviewed_model_tags
     FROM model
     GROUP BY GROUPING SETS ((), (model_version))
+), from_rollup AS (
+    -- With the default min_confidence (every model tag), from the tag_quality_days rollup.
+    SELECT coalesce(model_version, 'all') AS model_version, sum(notes_tagged)::int8 AS notes_tagged,
+           sum(model_tags)::int8 AS model_tags, sum(confirmed_tags)::int8 AS confirmed_tags,
+           sum(reviewed_model_tags)::int8 AS reviewed_model_tags
+    FROM tag_quality_days
+    WHERE :min_confidence = 0 AND day BETWEEN :from AND :to
+    GROUP BY model_version
+), rollup_published AS (
+    SELECT coalesce(sum(notes_published), 0)::int8 AS notes_published
+    FROM tag_quality_days
+    WHERE :min_confidence = 0 AND day BETWEEN :from AND :to AND model_version IS NULL
+), chosen AS (
+    SELECT g.*, n.notes_published
+    FROM grouped AS g
+    CROSS JOIN (SELECT count(*)::int8 AS notes_published FROM published) AS n
+    WHERE :min_confidence <> 0
+    UNION ALL
+    -- The all-versions row is there even when no note was published.
+    SELECT coalesce(r.model_version, 'all'), r.notes_tagged, r.model_tags, r.confirmed_tags, r.reviewed_model_tags, p.notes_published
+    FROM rollup_published AS p
+    LEFT JOIN from_rollup AS r ON true
+    WHERE :min_confidence = 0
 )
-SELECT g.model_version, n.notes_published, coalesce(g.notes_tagged, 0)::int8 AS notes_tagged,
-       coalesce(g.notes_tagged, 0)::float8 / NULLIF(n.notes_published, 0)::float8 AS coverage,
+SELECT g.model_version, g.notes_published, coalesce(g.notes_tagged, 0)::int8 AS notes_tagged,
+       coalesce(g.notes_tagged, 0)::float8 / NULLIF(g.notes_published, 0)::float8 AS coverage,
        coalesce(g.model_tags, 0)::int8 AS model_tags,
        coalesce(g.confirmed_tags, 0)::int8 AS confirmed_tags,
        g.confirmed_tags::float8 / NULLIF(g.model_tags, 0)::float8 AS precision,
        coalesce(g.reviewed_model_tags, 0)::int8 AS reviewed_model_tags,
        g.confirmed_tags::float8 / NULLIF(g.reviewed_model_tags, 0)::float8 AS precision_reviewed
-FROM grouped AS g
-CROSS JOIN (SELECT count(*)::int8 AS notes_published FROM published) AS n
+FROM chosen AS g
 ORDER BY g.model_version = 'all', g.model_version

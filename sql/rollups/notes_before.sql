@@ -53,3 +53,10 @@ CREATE TEMP TABLE rollup_segment_users ON COMMIT DROP AS
 SELECT DISTINCT user_id FROM rollup_segment_moves;
 
 ANALYZE rollup_segment_moves, rollup_segment_users;
+
+-- Notes that are new or published at another time count again in tag_quality_days
+-- (sql/rollups/tag_quality_before.sql).
+CREATE TEMP TABLE rollup_tag_quality_notes ON COMMIT DROP AS
+SELECT note_id FROM rollup_published_notes;
+
+ANALYZE rollup_tag_quality_notes;

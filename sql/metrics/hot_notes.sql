@@ -27,7 +27,8 @@ WITH params AS (
            (SELECT date_trunc('hour', last_event, 'UTC') FROM event_range) AS last_hour
 ), candidates AS (
     -- Each candidate with its running totals on the last day (see note_cumulative): all of its events.
-    SELECT n.note_id, n.title, n.author_id, n.note_type, n.published_at, p.as_of,
+    -- Titles and authors join only the top notes, at the end.
+    SELECT n.note_id, n.published_at, p.as_of,
            extract(epoch FROM p.as_of - n.published_at)::float8 / 3600 AS age_hours,
            -- first_hour (an hour boundary) + 1 hour <= published_at: the first event's hour is before the
            -- hour of publication, said without date_trunc on every row.
@@ -54,7 +55,7 @@ WITH params AS (
     FROM candidates AS c
     OFFSET 0
 ), ranked AS (
-    SELECT note_id, title, author_id, note_type, published_at, age_hours,
+    SELECT note_id, published_at, age_hours,
            impressions - coalesce(outside[1], 0) AS impressions, clicks - coalesce(outside[2], 0) AS clicks,
            likes - coalesce(outside[3], 0) AS likes, collects - coalesce(outside[4], 0) AS collects,
            comments - coalesce(outside[5], 0) AS comments, shares - coalesce(outside[6], 0) AS shares,
@@ -71,10 +72,11 @@ WITH params AS (
     ORDER BY hot_score DESC, note_id
     LIMIT :limit
 )
-SELECT note_id, title, author_id, note_type, published_at, age_hours,
-       impressions::int8, clicks::int8, interactions::int8, ces, hot_score,
-       clicks::float8 / NULLIF(impressions, 0)::float8 AS ctr,
-       hotpot_lib.wilson_lower(clicks, impressions) AS ctr_wilson_lower,
-       1000 * ces / NULLIF(clicks, 0)::float8 AS ces_per_1k_clicks
-FROM top
-ORDER BY hot_score DESC, note_id
+SELECT t.note_id, n.title, n.author_id, n.note_type, t.published_at, t.age_hours,
+       t.impressions::int8, t.clicks::int8, t.interactions::int8, t.ces, t.hot_score,
+       t.clicks::float8 / NULLIF(t.impressions, 0)::float8 AS ctr,
+       hotpot_lib.wilson_lower(t.clicks, t.impressions) AS ctr_wilson_lower,
+       1000 * t.ces / NULLIF(t.clicks, 0)::float8 AS ces_per_1k_clicks
+FROM top AS t
+JOIN notes AS n ON n.note_id = t.note_id
+ORDER BY t.hot_score DESC, t.note_id

@@ -78,5 +78,7 @@ SELECT t.note_id, n.title, n.author_id, n.note_type, t.published_at, t.age_hours
        hotpot_lib.wilson_lower(t.clicks, t.impressions) AS ctr_wilson_lower,
        1000 * t.ces / NULLIF(t.clicks, 0)::float8 AS ces_per_1k_clicks
 FROM top AS t
-JOIN notes AS n ON n.note_id = t.note_id
+-- Each top note's row by primary key (OFFSET 0 against flattening: as a plain join under the runner's
+-- row cap the planner rescanned all notes for each top note).
+CROSS JOIN LATERAL (SELECT x.title, x.author_id, x.note_type FROM notes AS x WHERE x.note_id = t.note_id OFFSET 0) AS n
 ORDER BY t.hot_score DESC, t.note_id

@@ -240,7 +240,9 @@ public struct Importer: Sendable {
             let counts = try await connection.query("SELECT (SELECT count(*) FROM rollup_source)::int8, (SELECT count(*) FROM import_events)::int8", logger: logger)
             var result = (0, 0)
             for try await (fresh, staged) in counts.decode((Int, Int).self) { result = (fresh, staged - fresh) }
-            if result.0 >= Rollups.analyzeAfterRows { try await Rollups.analyze(on: connection, files: files, logger: logger) }
+            if try await Rollups.importNeedsAnalyze(freshEvents: result.0, on: connection, logger: logger) {
+                try await Rollups.analyze(on: connection, files: files, logger: logger)
+            }
             return result
         }
     }

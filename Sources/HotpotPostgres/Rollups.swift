@@ -25,6 +25,32 @@ public struct Rollups: Sendable {
     /// New events from which an import refreshes the rollups' statistics (see `analyze`).
     public static let analyzeAfterRows = 100_000
 
+    /// `importNeedsAnalyze(freshEvents:storedEvents:)` against the tenant's stored events.
+    static func importNeedsAnalyze(freshEvents: Int, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        guard freshEvents >= analyzeAfterRows else { return false }
+        return importNeedsAnalyze(freshEvents: freshEvents, storedEvents: try await storedEventsEstimate(on: connection, logger: logger))
+    }
+
+    /// Whether an import that added `freshEvents` events refreshes the rollups' statistics itself (see
+    /// `analyze`): when it is large and adds at least a tenth to the events already stored. Smaller changes
+    /// leave the statistics close enough (a day's import into a large tenant would spend seconds on
+    /// ANALYZE for nothing), and autovacuum re-analyzes a table once a tenth of it has changed.
+    public static func importNeedsAnalyze(freshEvents: Int, storedEvents: Double) -> Bool {
+        freshEvents >= analyzeAfterRows && Double(freshEvents) * 10 >= storedEvents
+    }
+
+    static func storedEventsEstimate(on connection: PostgresConnection, logger: Logger) async throws -> Double {
+        // The partitions' row estimates as of their last vacuum or analyze: before this import's rows.
+        let rows = try await connection.query("""
+            SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::float8
+            FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+            WHERE i.inhparent = 'events'::regclass
+            """, logger: logger)
+        var stored = 0.0
+        for try await value in rows.decode(Double.self) { stored = value }
+        return stored
+    }
+
     /// Fresh statistics after a large load: until autovacuum gets to them, the rollups' old statistics (a
     /// few rows, for a new tenant) lead the planner to scan whole tables in the first metric queries.
     static func analyze(on connection: PostgresConnection, files: ProjectFiles, logger: Logger) async throws {

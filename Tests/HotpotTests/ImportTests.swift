@@ -444,6 +444,15 @@ import Testing
         }
     }
 
+    /// A day's import into a large tenant leaves statistics to autovacuum: it changes them little.
+    @Test func onlyImportsThatGrowTheTenantByATenthAnalyze() {
+        let large = Rollups.analyzeAfterRows
+        #expect(Rollups.importNeedsAnalyze(freshEvents: large, storedEvents: 0))
+        #expect(Rollups.importNeedsAnalyze(freshEvents: large, storedEvents: Double(large) * 10))
+        #expect(!Rollups.importNeedsAnalyze(freshEvents: large, storedEvents: Double(large) * 11))
+        #expect(!Rollups.importNeedsAnalyze(freshEvents: large - 1, storedEvents: 0))
+    }
+
     @Test func concurrentImportsForOneTenantDoNotCorruptEachOther() async throws {
         try await TestDatabase.withTenant { database, tenant in
             let summaries = try await withThrowingTaskGroup(of: ImportSummary.self) { group in

@@ -33,19 +33,25 @@ WITH published AS (
 ), per_author AS (
     SELECT author_id, count(*)::int8 AS notes,
            sum(impressions)::int8 AS impressions, sum(clicks)::int8 AS clicks, sum(interactions)::int8 AS interactions,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY clicks::float8) AS median_clicks,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY interactions::float8) AS median_interactions,
            count(*) FILTER (WHERE likes >= :like_threshold)::int8 AS hit_notes
     FROM per_note
     GROUP BY author_id
     HAVING count(*) >= :min_notes
 ), top AS (
-    -- Rank first, then look up the followers of the authors shown.
+    -- Rank first; medians and followers only for the authors shown.
     SELECT * FROM per_author ORDER BY interactions DESC, author_id LIMIT :limit
+), medians AS (
+    SELECT author_id,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY clicks::float8) AS median_clicks,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY interactions::float8) AS median_interactions
+    FROM per_note
+    WHERE author_id IN (SELECT author_id FROM top)
+    GROUP BY author_id
 )
 SELECT a.author_id, u.followers::int8 AS followers, a.notes, a.impressions, a.clicks, a.interactions,
-       a.median_clicks, a.median_interactions, a.hit_notes, a.hit_notes::float8 / a.notes::float8 AS hit_rate
+       m.median_clicks, m.median_interactions, a.hit_notes, a.hit_notes::float8 / a.notes::float8 AS hit_rate
 FROM top AS a
+JOIN medians AS m ON m.author_id = a.author_id
 LEFT JOIN users AS u ON u.user_id = a.author_id
 ORDER BY a.interactions DESC, a.author_id
 LIMIT :limit

@@ -30,4 +30,4 @@ DELETE FROM new_user_segment_days AS d
 USING (SELECT DISTINCT user_id, old_segment, day FROM rollup_segment_moves) AS m
 WHERE d.user_id = m.user_id AND d.segment = m.old_segment AND d.day = m.day AND d.impressions = 0 AND d.clicks = 0;
 
-DROP TABLE rollup_segment_moves;
+DROP TABLE rollup_segment_moves, rollup_latest_notes;

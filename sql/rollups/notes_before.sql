@@ -1,21 +1,20 @@
 -- Run by a notes import before its merge (sql/imports/merge_notes.sql), with the same "last row per
 -- note wins" rule: every note whose type changes takes its dwell histogram to the new type, and the
 -- notes that are new or change their publication time are noted for sql/rollups/notes_after.sql.
+CREATE TEMP TABLE rollup_latest_notes ON COMMIT DROP AS
+SELECT DISTINCT ON (note_id) * FROM import_notes ORDER BY note_id, line DESC;
+
 CREATE TEMP TABLE rollup_published_notes ON COMMIT DROP AS
 SELECT l.note_id
-FROM (SELECT DISTINCT ON (note_id) note_id, published_at FROM import_notes ORDER BY note_id, line DESC) AS l
+FROM rollup_latest_notes AS l
 LEFT JOIN notes AS n ON n.note_id = l.note_id
 WHERE n.published_at IS DISTINCT FROM l.published_at;
 
-WITH latest AS (
-    SELECT DISTINCT ON (note_id) note_id, coalesce(note_type, 'unknown') AS note_type
-    FROM import_notes
-    ORDER BY note_id, line DESC
-), changed AS (
-    SELECT l.note_id, l.note_type, coalesce(n.note_type, 'unknown') AS old_type
-    FROM latest AS l
+WITH changed AS (
+    SELECT l.note_id, coalesce(l.note_type, 'unknown') AS note_type, coalesce(n.note_type, 'unknown') AS old_type
+    FROM rollup_latest_notes AS l
     LEFT JOIN notes AS n ON n.note_id = l.note_id
-    WHERE l.note_type <> coalesce(n.note_type, 'unknown')
+    WHERE coalesce(l.note_type, 'unknown') <> coalesce(n.note_type, 'unknown')
 )
 INSERT INTO dwell_type_daily AS r (day, note_type, bucket, events)
 SELECT h.day, v.note_type, h.bucket, sum(v.sign * h.events)
@@ -37,9 +36,9 @@ SELECT e.user_id, e.occurred_at::date AS day, u.signup_at::date AS signup_day,
        hotpot_lib.interest_segment(l.category, u.interests) AS new_segment,
        count(*) FILTER (WHERE e.event_type = 'impression') AS impressions,
        count(*) FILTER (WHERE e.event_type = 'click') AS clicks
-FROM (SELECT DISTINCT ON (note_id) note_id, category FROM import_notes ORDER BY note_id, line DESC) AS l
+FROM rollup_latest_notes AS l
 LEFT JOIN notes AS n ON n.note_id = l.note_id
--- Each changed note's events through events_note_time_idx (LATERAL, OFFSET 0: import_notes has no
+-- Each changed note's events through events_note_time_idx (LATERAL, OFFSET 0: the staged notes have no
 -- statistics, and as a plain join the planner may hash every event).
 CROSS JOIN LATERAL (SELECT x.user_id, x.occurred_at, x.event_type FROM events AS x
                     WHERE x.note_id = l.note_id AND x.event_type IN ('impression', 'click') OFFSET 0) AS e

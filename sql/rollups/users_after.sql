@@ -17,3 +17,5 @@ CROSS JOIN LATERAL (SELECT x.note_id, x.occurred_at, x.event_type FROM events AS
 LEFT JOIN notes AS n ON n.note_id = e.note_id
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3;
+
+DROP TABLE rollup_latest_users;

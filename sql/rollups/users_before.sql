@@ -1,16 +1,14 @@
 -- Run by a users import before its merge (sql/imports/merge_users.sql), with the same "last row per
 -- user wins" rule: every user whose gender, age band or city changes takes all their active days (with
 -- their previous active days, see audience_days) from the old values to the new ones.
-WITH latest AS (
-    SELECT DISTINCT ON (user_id) user_id,
-           coalesce(gender, 'unknown') AS gender, coalesce(age_band, 'unknown') AS age_band, coalesce(city, 'unknown') AS city
-    FROM import_users
-    ORDER BY user_id, line DESC
-), changed AS (
-    SELECT l.user_id, l.gender, l.age_band, l.city,
-           coalesce(u.gender, 'unknown') AS old_gender, coalesce(u.age_band, 'unknown') AS old_age_band,
+CREATE TEMP TABLE rollup_latest_users ON COMMIT DROP AS
+SELECT DISTINCT ON (user_id) * FROM import_users ORDER BY user_id, line DESC;
+
+WITH changed AS (
+    SELECT l.user_id, coalesce(l.gender, 'unknown') AS gender, coalesce(l.age_band, 'unknown') AS age_band,
+           coalesce(l.city, 'unknown') AS city, coalesce(u.gender, 'unknown') AS old_gender, coalesce(u.age_band, 'unknown') AS old_age_band,
            coalesce(u.city, 'unknown') AS old_city
-    FROM latest AS l
+    FROM rollup_latest_users AS l
     LEFT JOIN users AS u ON u.user_id = l.user_id
 ), pairs AS (
     SELECT c.*, d.day, lag(d.day) OVER (PARTITION BY d.user_id ORDER BY d.day) AS prev_day
@@ -36,7 +34,7 @@ DELETE FROM audience_days WHERE users = 0;
 -- sql/rollups/new_user_segments_*.sql).
 CREATE TEMP TABLE rollup_segment_users ON COMMIT DROP AS
 SELECT l.user_id
-FROM (SELECT DISTINCT ON (user_id) user_id, signup_at, interests FROM import_users ORDER BY user_id, line DESC) AS l
+FROM rollup_latest_users AS l
 LEFT JOIN users AS u ON u.user_id = l.user_id
 WHERE (l.signup_at::date, l.interests) IS DISTINCT FROM (u.signup_at::date, u.interests)
   AND coalesce(l.signup_at, u.signup_at) IS NOT NULL

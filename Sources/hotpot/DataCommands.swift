@@ -63,13 +63,7 @@ struct BenchCommand: AsyncParsableCommand {
                     let ref = try await TenantStore(database).find(slug: tenant).ref
                     let oracles = database.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("Tests/HotpotTests/Oracles")
                     let names = only.map { Set($0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }) }
-                    var now = Date()
-                    if let day = pinnedDay {
-                        let zone = TimeZone(identifier: ref.timezone) ?? .gmt
-                        // One second before the next tenant-local midnight.
-                        let midnight = Double(day.adding(days: 1).daysSinceEpoch * 86_400)
-                        now = Date(timeIntervalSince1970: midnight - Double(zone.secondsFromGMT(for: Date(timeIntervalSince1970: midnight))) - 1)
-                    }
+                    let now = pinnedDay?.lastSecond(in: TimeZone(identifier: ref.timezone) ?? .gmt) ?? Date()
                     try await Benchmarks(database) { print($0) }.metricBenchmark(tenant: ref, oracleDirectory: noOracles ? nil : oracles, runs: runs, only: names, now: now)
                 }
             }

@@ -77,6 +77,11 @@ import Testing
         let evening = Date(timeIntervalSince1970: 1_796_068_800)
         #expect(DateOnly.today(in: TimeZone(identifier: "Asia/Shanghai")!, now: evening) == DateOnly(year: 2026, month: 12, day: 1))
         #expect(DateOnly.today(in: .gmt, now: evening) == DateOnly(year: 2026, month: 11, day: 30))
+        // The last second of a tenant-local day is still that day; the next one is not.
+        let shanghai = TimeZone(identifier: "Asia/Shanghai")!
+        let last = DateOnly(year: 2026, month: 11, day: 20).lastSecond(in: shanghai)
+        #expect(DateOnly.today(in: shanghai, now: last) == DateOnly(year: 2026, month: 11, day: 20))
+        #expect(DateOnly.today(in: shanghai, now: last.addingTimeInterval(1)) == DateOnly(year: 2026, month: 11, day: 21))
     }
 
     @Test func rejectsBadFiles() {

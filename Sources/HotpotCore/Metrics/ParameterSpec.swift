@@ -185,6 +185,12 @@ public struct DateOnly: Sendable, Equatable, Comparable, CustomStringConvertible
         return DateOnly(daysSinceEpoch: floorDivide(seconds, 86_400))
     }
 
+    /// The last second of this day in a time zone: the clock at which this day is still `today`.
+    public func lastSecond(in timeZone: TimeZone) -> Date {
+        let nextMidnightUTC = Date(timeIntervalSince1970: Double(adding(days: 1).daysSinceEpoch * 86_400))
+        return nextMidnightUTC.addingTimeInterval(-Double(timeZone.secondsFromGMT(for: nextMidnightUTC)) - 1)
+    }
+
     /// The day `days` after 1970-01-01 (proleptic Gregorian; H. Hinnant's civil_from_days).
     public init(daysSinceEpoch days: Int) {
         let z = days + 719_468
@@ -228,7 +234,7 @@ public struct DateOnly: Sendable, Equatable, Comparable, CustomStringConvertible
         return DateOnly(year: y, month: m, day: d)
     }
 
-    public func adding(days: Int = 0, months: Int = 0) -> DateOnly {
+    func adding(days: Int = 0, months: Int = 0) -> DateOnly {
         var result = self
         if months != 0 {
             // Calendar months: the day is clamped to the target month's length (Mar 31 - 1m = Feb 28/29).

@@ -21,6 +21,15 @@ public struct CronExpression: Sendable, Equatable {
         weekdays = Set(try Self.field(fields[4], 0...7, "day of week").map { $0 % 7 })
         daysRestricted = fields[2] != "*"
         weekdaysRestricted = fields[4] != "*"
+        // With only the day of month restricted, the days must occur in one of the months: "31 2" (February
+        // 31st) would never run.
+        if daysRestricted && !weekdaysRestricted {
+            let longestMonth = [1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31]
+            let possible = months.contains { month in days.contains { $0 <= longestMonth[month, default: 31] } }
+            guard possible else {
+                throw HotpotError(.invalidInput, "cron expression '\(text)' never matches: day \(fields[2]) does not occur in month \(fields[3])")
+            }
+        }
     }
 
     static func field(_ text: String, _ range: ClosedRange<Int>, _ name: String) throws(HotpotError) -> Set<Int> {
@@ -34,8 +43,8 @@ public struct CronExpression: Sendable, Equatable {
             }
             var low = range.lowerBound, high = range.upperBound
             if pieces[0] != "*" {
-                let bounds = pieces[0].split(separator: "-", maxSplits: 1)
-                guard let a = Int(bounds[0]) else { throw HotpotError(.invalidInput, "cron \(name): '\(part)' is not a number") }
+                let bounds = pieces[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+                guard let first = bounds.first, let a = Int(first) else { throw HotpotError(.invalidInput, "cron \(name): '\(part)' is not a number") }
                 low = a
                 high = pieces.count == 2 && bounds.count == 1 ? range.upperBound : a
                 if bounds.count == 2 {
@@ -83,11 +92,18 @@ public struct CronExpression: Sendable, Equatable {
     }
 }
 
-/// `15m`, `1h`, `30s`, `2d`: an interval for `--every`.
+/// Longest interval accepted for `--every`: a year.
+public let longestInterval = 366 * 86400
+
+/// `15m`, `1h`, `30s`, `2d`: an interval for `--every`, in seconds, at most `longestInterval`.
 public func parseInterval(_ text: String) throws(HotpotError) -> Int {
     let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
     guard let unit = text.last, let multiplier = units[unit], let value = Int(text.dropLast()), value > 0 else {
         throw HotpotError(.invalidInput, "interval '\(text)' must look like 30s, 15m, 1h or 1d")
     }
-    return value * multiplier
+    let (seconds, overflow) = value.multipliedReportingOverflow(by: multiplier)
+    guard !overflow, seconds <= longestInterval else {
+        throw HotpotError(.invalidInput, "interval '\(text)' is longer than a year (366d)")
+    }
+    return seconds
 }

@@ -58,6 +58,8 @@ public final class HotpotDatabase: Sendable {
     public let importSlots: ImportSlots
     /// Set by the change listener when it cannot connect (see `isKnownUnreachable`).
     let unreachable = Atomic<Bool>(false)
+    /// Restarts the embedded server when it exits; nil with DATABASE_URL or a server another process started.
+    public let embeddedSupervisor: EmbeddedSupervisor?
     /// Key prefix -> last time this process recorded its use.
     let keyTouches = TTLCache<String, Bool>(ttl: .seconds(60))
 
@@ -69,6 +71,9 @@ public final class HotpotDatabase: Sendable {
         self.client = PostgresClient(configuration: settings.clientConfiguration(maximumConnections: configuration.servicePoolSize), backgroundLogger: logger)
         self.importSlots = ImportSlots(capacity: configuration.servicePoolSize / 2)
         self.tenantPools = TenantPools(base: settings, maximumConnections: configuration.tenantPoolSize, logger: logger)
+        self.embeddedSupervisor = embedded.flatMap { running in
+            running.startedHere ? EmbeddedSupervisor(launcher: running.launcher, port: running.connection.port, logger: logger) : nil
+        }
     }
 
     /// Finds or starts the database server and makes sure Hotpot's database exists. Does not migrate.

@@ -35,6 +35,8 @@ public struct EmbeddedPostgres: Sendable {
         public var dataDirectory: URL
         public var binaries: PostgresBinaries
         public var runAs: String?
+        /// The launcher that started it, for restarts.
+        public var launcher: EmbeddedPostgres
 
         /// Stops the server (fast shutdown: open sessions are rolled back), waiting for it to exit.
         public func stop() throws {
@@ -64,7 +66,7 @@ public struct EmbeddedPostgres: Sendable {
         if let port = runningServerPort() {
             logger.info("reusing the embedded PostgreSQL server", metadata: ["port": "\(port)", "data": "\(dataDirectory.path)"])
             let connection = ConnectionSettings(host: "127.0.0.1", port: port, username: credentials.username, password: credentials.password, database: Self.databaseName)
-            return Running(connection: connection, startedHere: false, dataDirectory: dataDirectory, binaries: binaries, runAs: runAs)
+            return Running(connection: connection, startedHere: false, dataDirectory: dataDirectory, binaries: binaries, runAs: runAs, launcher: self)
         }
         let port = try freeLocalPort()
         logger.info("starting the embedded PostgreSQL server", metadata: ["port": "\(port)", "data": "\(dataDirectory.path)"])
@@ -82,7 +84,25 @@ public struct EmbeddedPostgres: Sendable {
             throw HotpotError.configuration("the embedded PostgreSQL server did not start: \(error)\n\(tail)")
         }
         let connection = ConnectionSettings(host: "127.0.0.1", port: port, username: credentials.username, password: credentials.password, database: Self.databaseName)
-        return Running(connection: connection, startedHere: true, dataDirectory: dataDirectory, binaries: binaries, runAs: runAs)
+        return Running(connection: connection, startedHere: true, dataDirectory: dataDirectory, binaries: binaries, runAs: runAs, launcher: self)
+    }
+
+    /// Starts the server again on `port` after it exited, unless another process already has: the
+    /// port stays the same, so connection settings handed out before remain valid.
+    func restart(port: Int) throws {
+        let binaries = try PostgresBinaries.locate()
+        let runAs = try serverUser()
+        let lock = try FileLock(path: home.appendingPathComponent("launcher.lock").path)
+        defer { lock.unlock() }
+        guard runningServerPort() == nil else { return }
+        do {
+            try runTool(binaries.path("pg_ctl"), [
+                "start", "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60", "-o", "-p \(port)",
+            ], runAs: runAs)
+        } catch {
+            let tail = (try? String(contentsOf: logFile, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: "\n") ?? ""
+            throw HotpotError.configuration("pg_ctl start failed: \(error)\n\(tail)")
+        }
     }
 
     /// The port of a live server on this data directory, if one is running (left by a crash or

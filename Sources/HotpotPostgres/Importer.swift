@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// What to import and how.
 public struct ImportRequest: Sendable {
@@ -21,9 +22,16 @@ public struct ImportRequest: Sendable {
     public var scheduleID: Int64?
     /// Longest record accepted, in bytes.
     public var maxRecordBytes: Int
+    /// An upload that sends nothing for this long fails as stalled (nil: wait for as long as it takes).
+    public var stallTimeout: Duration?
+    /// The whole file must have arrived within this (nil: no limit).
+    public var uploadTimeout: Duration?
 
     public init(tenant: TenantRef, kind: ImportKind, format: ImportFormat, gzip: Bool = false, source: String,
-                maxErrors: Int = 1000, force: Bool = false, scheduleID: Int64? = nil, maxRecordBytes: Int = 1 << 20) {
+                maxErrors: Int = 1000, force: Bool = false, scheduleID: Int64? = nil, maxRecordBytes: Int = 1 << 20,
+                stallTimeout: Duration? = nil, uploadTimeout: Duration? = nil) {
+        self.stallTimeout = stallTimeout
+        self.uploadTimeout = uploadTimeout
         self.tenant = tenant
         self.kind = kind
         self.format = format
@@ -86,8 +94,6 @@ public struct Importer: Sendable {
             let committed: ImportSummary? = try await database.importSlots.withSlot { try await database.client.withConnection { connection in
                 try await connection.query("BEGIN", logger: logger)
                 do {
-                    // One import per tenant at a time; other tenants proceed in parallel.
-                    try await connection.query("SELECT pg_advisory_xact_lock(\(Self.tenantLockKey(tenant)))", logger: logger)
                     try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(quoteIdentifier(tenant.schema)), hotpot_lib"), logger: logger)
                     try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL TimeZone TO \(quoteLiteral(tenant.timezone))"), logger: logger)
                     // Dedup and rollups sort and group the whole file: let them do it in memory.
@@ -97,60 +103,23 @@ public struct Importer: Sendable {
                     try await connection.query("SET LOCAL jit = off", logger: logger)
                     try await connection.execute(script: try files.sql("imports/staging_\(kind.rawValue).sql"), logger: logger)
 
-                    let encoder = CopyRowEncoder(kind: kind)
-                    var reader = kind.makeReader(format: request.format, maxRecordBytes: request.maxRecordBytes)
-                    var checksum = ContentChecksum()
-                    var decompressor = request.gzip ? try GzipStream() : nil
-                    var output: [UInt8] = []
-                    output.reserveCapacity(Self.copyBufferBytes + (64 << 10))
-                    var rowsRead = 0
-                    var bytesRead = 0
-                    var lastProgress = ContinuousClock.now
-                    let maxErrors = request.maxErrors
-
-                    try await connection.copyFrom(table: "import_\(kind.rawValue)", columns: encoder.copyColumns, logger: logger) { writer in
-                        func consume(_ bytes: UnsafeRawBufferPointer) throws {
-                            checksum.update(bytes)
-                            try reader.feed(bytes) { record in
-                                rowsRead += 1
-                                if let reject = encoder.encode(record, into: &output) {
-                                    rejects.append(reject)
-                                    if rejects.count > maxErrors { throw TooManyRejects() }
-                                }
-                            }
-                        }
-                        for try await var chunk in chunks {
-                            bytesRead += chunk.readableBytes
-                            if decompressor != nil {
-                                try decompressor!.decompress(&chunk) { plain in
-                                    try plain.withUnsafeReadableBytes { try consume($0) }
-                                }
-                            } else {
-                                try chunk.withUnsafeReadableBytes { try consume($0) }
-                            }
-                            if output.count >= Self.copyBufferBytes {
-                                try await writer.write(ByteBuffer(bytes: output))
-                                output.removeAll(keepingCapacity: true)
-                            }
-                            if let progress, ContinuousClock.now - lastProgress > .milliseconds(200) {
-                                lastProgress = .now
-                                progress(ImportProgress(bytesRead: bytesRead, rowsRead: rowsRead))
-                            }
-                        }
-                        if decompressor != nil { try decompressor!.finish() }
-                        try reader.finish { record in
-                            rowsRead += 1
-                            if let reject = encoder.encode(record, into: &output) {
-                                rejects.append(reject)
-                                if rejects.count > maxErrors { throw TooManyRejects() }
-                            }
-                        }
-                        if !output.isEmpty { try await writer.write(ByteBuffer(bytes: output)) }
+                    // The file streams into this transaction's own staging table while it holds no lock on
+                    // the tenant, so a slow or stalled client delays nobody else's import.
+                    let staged: StagedFile
+                    do {
+                        staged = try await stageWatched(connection, request, chunks: chunks, progress: progress)
+                    } catch let failure as StagingFailure {
+                        rejects = failure.rejects
+                        summary.rowsRead = failure.rowsRead
+                        throw failure.cause
                     }
-                    progress?(ImportProgress(bytesRead: bytesRead, rowsRead: rowsRead))
-                    summary.rowsRead = rowsRead
-                    summary.checksum = checksum.finalize()
-                    summary.warnings = reader.unknownColumns.map { "unknown column '\($0)' ignored" }
+                    rejects = staged.rejects
+                    summary.rowsRead = staged.rowsRead
+                    summary.checksum = staged.checksum
+                    summary.warnings = staged.warnings
+
+                    // Merging and committing: one import per tenant at a time; other tenants proceed in parallel.
+                    try await connection.query("SELECT pg_advisory_xact_lock(\(Self.tenantLockKey(tenant)))", logger: logger)
 
                     if !request.force, try await Self.alreadyImported(connection, tenant: tenant, kind: kind, checksum: summary.checksum!, logger: logger) {
                         try await connection.query("ROLLBACK", logger: logger)
@@ -186,12 +155,121 @@ public struct Importer: Sendable {
             return try await recordUncommitted(request, finish(.failed, error: error.description), rejects: rejects, started: started)
         } catch let error as GzipStream.Failure {
             return try await recordUncommitted(request, finish(.failed, error: error.message), rejects: rejects, started: started)
+        } catch let error as UploadInterrupted {
+            logger.warning("import upload interrupted", metadata: ["reason": .string(error.description), "source": .string(request.source)])
+            return try await recordUncommitted(request, finish(.failed, error: error.description), rejects: rejects, started: started)
         } catch let error as PSQLError where error.serverInfo != nil {
             // A server-side failure the contract checks did not anticipate; the message names no other tenant.
             let message = error.serverInfo?[.message] ?? "database error"
             logger.error("import failed in the database", metadata: ["error": .string(String(reflecting: error))])
             return try await recordUncommitted(request, finish(.failed, error: "the database refused the data: \(message)"), rejects: rejects, started: started)
         }
+    }
+
+    /// What streaming a file leaves behind: its rows in the staging table, and these facts.
+    struct StagedFile: Sendable {
+        var rowsRead: Int
+        var checksum: String
+        var warnings: [String]
+        var rejects: [RowReject]
+    }
+
+    /// Streaming stopped with `cause`; what was read until then goes to the ledger.
+    struct StagingFailure: Error {
+        var cause: any Error
+        var rowsRead: Int
+        var rejects: [RowReject]
+    }
+
+    /// `stage` under the request's upload limits: a watchdog ends the upload when the client sends
+    /// nothing for `stallTimeout` or takes longer than `uploadTimeout` in all.
+    private func stageWatched<Chunks: AsyncSequence & Sendable>(
+        _ connection: PostgresConnection, _ request: ImportRequest, chunks: Chunks, progress: (@Sendable (ImportProgress) -> Void)?
+    ) async throws -> StagedFile where Chunks.Element == ByteBuffer {
+        guard request.stallTimeout != nil || request.uploadTimeout != nil else {
+            return try await stage(connection, request, chunks: chunks, progress: progress)
+        }
+        let watch = UploadWatch(stallTimeout: request.stallTimeout, uploadTimeout: request.uploadTimeout)
+        return try await withThrowingTaskGroup(of: StagedFile?.self) { group in
+            group.addTask {
+                try await self.stage(connection, request, chunks: WatchedChunks(base: chunks, watch: watch), progress: progress)
+            }
+            group.addTask {
+                // Throwing here cancels the streaming task, whose wait for the client then ends.
+                if let verdict = await watch.untilBroken() { throw UploadInterrupted(description: verdict) }
+                return nil
+            }
+            while let result = try await group.next() {
+                if let staged = result {
+                    group.cancelAll()
+                    return staged
+                }
+            }
+            throw CancellationError()
+        }
+    }
+
+    /// Parses and validates the file chunk by chunk and COPYs the good rows into the staging table.
+    private func stage<Chunks: AsyncSequence & Sendable>(
+        _ connection: PostgresConnection, _ request: ImportRequest, chunks: Chunks, progress: (@Sendable (ImportProgress) -> Void)?
+    ) async throws -> StagedFile where Chunks.Element == ByteBuffer {
+        let logger = database.logger
+        let encoder = CopyRowEncoder(kind: request.kind)
+        var reader = request.kind.makeReader(format: request.format, maxRecordBytes: request.maxRecordBytes)
+        var checksum = ContentChecksum()
+        var output: [UInt8] = []
+        output.reserveCapacity(Self.copyBufferBytes + (64 << 10))
+        var rejects: [RowReject] = []
+        var rowsRead = 0
+        var bytesRead = 0
+        var lastProgress = ContinuousClock.now
+        let maxErrors = request.maxErrors
+        do {
+            var decompressor = request.gzip ? try GzipStream() : nil
+            try await connection.copyFrom(table: "import_\(request.kind.rawValue)", columns: encoder.copyColumns, logger: logger) { writer in
+                func consume(_ bytes: UnsafeRawBufferPointer) throws {
+                    checksum.update(bytes)
+                    try reader.feed(bytes) { record in
+                        rowsRead += 1
+                        if let reject = encoder.encode(record, into: &output) {
+                            rejects.append(reject)
+                            if rejects.count > maxErrors { throw TooManyRejects() }
+                        }
+                    }
+                }
+                for try await var chunk in chunks {
+                    bytesRead += chunk.readableBytes
+                    if decompressor != nil {
+                        try decompressor!.decompress(&chunk) { plain in
+                            try plain.withUnsafeReadableBytes { try consume($0) }
+                        }
+                    } else {
+                        try chunk.withUnsafeReadableBytes { try consume($0) }
+                    }
+                    if output.count >= Self.copyBufferBytes {
+                        try await writer.write(ByteBuffer(bytes: output))
+                        output.removeAll(keepingCapacity: true)
+                    }
+                    if let progress, ContinuousClock.now - lastProgress > .milliseconds(200) {
+                        lastProgress = .now
+                        progress(ImportProgress(bytesRead: bytesRead, rowsRead: rowsRead))
+                    }
+                }
+                if decompressor != nil { try decompressor!.finish() }
+                try reader.finish { record in
+                    rowsRead += 1
+                    if let reject = encoder.encode(record, into: &output) {
+                        rejects.append(reject)
+                        if rejects.count > maxErrors { throw TooManyRejects() }
+                    }
+                }
+                if !output.isEmpty { try await writer.write(ByteBuffer(bytes: output)) }
+            }
+        } catch {
+            throw StagingFailure(cause: error, rowsRead: rowsRead, rejects: rejects)
+        }
+        progress?(ImportProgress(bytesRead: bytesRead, rowsRead: rowsRead))
+        return StagedFile(rowsRead: rowsRead, checksum: checksum.finalize(), warnings: reader.unknownColumns.map { "unknown column '\(storableText($0))' ignored" }, rejects: rejects)
     }
 
     /// Records an attempt that failed before any data could be read (a missing directory, an HTTP error).
@@ -281,7 +359,7 @@ public struct Importer: Sendable {
     static func insertLedgerRow(_ connection: PostgresConnection, request: ImportRequest, summary: ImportSummary, started: Date, logger: Logger) async throws -> Int64 {
         let rows = try await connection.query("""
             INSERT INTO hotpot_control.imports (tenant_id, kind, format, source, checksum, status, forced, schedule_id, started_at)
-            VALUES (\(request.tenant.id), \(request.kind.rawValue), \(request.format.rawValue), \(request.source), \(summary.checksum),
+            VALUES (\(request.tenant.id), \(request.kind.rawValue), \(request.format.rawValue), \(storableText(request.source)), \(summary.checksum),
                     \(summary.status.rawValue), \(request.force), \(request.scheduleID), \(started))
             RETURNING id
             """, logger: logger)
@@ -293,8 +371,8 @@ public struct Importer: Sendable {
         try await connection.query("""
             UPDATE hotpot_control.imports SET
                 status = \(summary.status.rawValue), rows_read = \(summary.rowsRead), rows_loaded = \(summary.rowsLoaded),
-                rows_duplicate = \(summary.rowsDuplicate), rows_rejected = \(summary.rowsRejected), warnings = \(summary.warnings),
-                error = \(summary.error), data_version = \(summary.dataVersion), finished_at = now(), elapsed_ms = \(summary.elapsedMs)
+                rows_duplicate = \(summary.rowsDuplicate), rows_rejected = \(summary.rowsRejected), warnings = \(summary.warnings.map(storableText)),
+                error = \(summary.error.map(storableText)), data_version = \(summary.dataVersion), finished_at = now(), elapsed_ms = \(summary.elapsedMs)
             WHERE id = \(id)
             """, logger: logger)
         guard !rejects.isEmpty else { return }
@@ -304,7 +382,7 @@ public struct Importer: Sendable {
             try await connection.query("""
                 INSERT INTO hotpot_control.import_rejects (import_id, line, column_name, reason, excerpt)
                 SELECT \(id), line, NULLIF(column_name, ''), reason, excerpt
-                FROM unnest(\(slice.map { Int64($0.line) })::int8[], \(slice.map { $0.column ?? "" })::text[], \(slice.map(\.reason))::text[], \(slice.map(\.excerpt))::text[])
+                FROM unnest(\(slice.map { Int64($0.line) })::int8[], \(slice.map { storableText($0.column ?? "") })::text[], \(slice.map { storableText($0.reason) })::text[], \(slice.map { storableText($0.excerpt) })::text[])
                     AS r (line, column_name, reason, excerpt)
                 ON CONFLICT DO NOTHING
                 """, logger: logger)
@@ -416,4 +494,96 @@ struct GzipStream {
         let length = UInt32(trailer[4]) | UInt32(trailer[5]) << 8 | UInt32(trailer[6]) << 16 | UInt32(trailer[7]) << 24
         guard length == totalOut else { throw Failure(message: "the gzip data is truncated or corrupt (its trailer says \(length) bytes, it held \(totalOut))") }
     }
+}
+
+/// An upload that ended before its last byte: the client stalled, took too long, went away, or the
+/// server is shutting down. Recorded as a failed import, rolled back.
+public struct UploadInterrupted: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+/// Watches an upload's pace: only time spent waiting for the client counts as stalled, not time spent
+/// waiting for PostgreSQL to take the rows already received.
+final class UploadWatch: Sendable {
+    private struct State {
+        var waitingSince: ContinuousClock.Instant?
+        var bytes = 0
+        var verdict: String?
+    }
+
+    let stallTimeout: Duration?
+    let uploadTimeout: Duration?
+    private let started = ContinuousClock.now
+    private let state = Mutex(State())
+
+    init(stallTimeout: Duration?, uploadTimeout: Duration?) {
+        self.stallTimeout = stallTimeout
+        self.uploadTimeout = uploadTimeout
+    }
+
+    var verdict: String? { state.withLock { $0.verdict } }
+
+    func waitingForClient() {
+        state.withLock { $0.waitingSince = .now }
+    }
+
+    func received(_ bytes: Int) {
+        state.withLock {
+            $0.waitingSince = nil
+            $0.bytes += bytes
+        }
+    }
+
+    /// Returns the reason once a limit is broken, or nil when cancelled first (the upload ended).
+    func untilBroken() async -> String? {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .milliseconds(250)) } catch { return nil }
+            let now = ContinuousClock.now
+            let verdict: String? = state.withLock { state in
+                if let stallTimeout, let since = state.waitingSince, now - since >= stallTimeout {
+                    state.verdict = "upload stalled: no data arrived for \(stallTimeout.wholeSeconds) s (after \(state.bytes) bytes); nothing was loaded"
+                } else if let uploadTimeout, now - started >= uploadTimeout {
+                    state.verdict = "upload took longer than \(uploadTimeout.wholeSeconds) s (\(state.bytes) bytes received); nothing was loaded"
+                }
+                return state.verdict
+            }
+            if let verdict { return verdict }
+        }
+        return nil
+    }
+}
+
+extension Duration {
+    var wholeSeconds: Int64 { components.seconds }
+}
+
+/// The upload's chunks, reporting to an `UploadWatch`. A body that ends because its task was cancelled
+/// (the watchdog, or the server shutting down) must not look like the end of the file.
+struct WatchedChunks<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
+    typealias Element = ByteBuffer
+    let base: Base
+    let watch: UploadWatch
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Base.AsyncIterator
+        let watch: UploadWatch
+
+        mutating func next() async throws -> ByteBuffer? {
+            watch.waitingForClient()
+            let chunk: ByteBuffer?
+            do {
+                chunk = try await base.next()
+            } catch let error as HotpotError {
+                throw error
+            } catch {
+                throw UploadInterrupted(description: watch.verdict ?? "the upload was interrupted (\(error)); nothing was loaded")
+            }
+            if let verdict = watch.verdict { throw UploadInterrupted(description: verdict) }
+            if chunk == nil, Task.isCancelled { throw UploadInterrupted(description: "the upload was cancelled (the server is shutting down); nothing was loaded") }
+            watch.received(chunk?.readableBytes ?? 0)
+            return chunk
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), watch: watch) }
 }

@@ -11,8 +11,13 @@ import Glibc
 /// Scheduled imports: definitions, and the runner `hotpot serve` drives.
 public struct Schedules: Sendable {
     public let database: HotpotDatabase
+    /// A URL source that sends nothing for this long fails as stalled.
+    public let stallTimeout: Duration
 
-    public init(_ database: HotpotDatabase) { self.database = database }
+    public init(_ database: HotpotDatabase, stallTimeout: Duration = .seconds(30)) {
+        self.database = database
+        self.stallTimeout = stallTimeout
+    }
 
     public struct Schedule: Sendable, Codable, Equatable {
         public var id: Int64
@@ -44,13 +49,20 @@ public struct Schedules: Sendable {
             }
         }
         var every: Int?, cron: String?
+        // An interval schedule runs first at once; a cron schedule at its first matching minute.
+        var firstRun = Date()
         switch timing {
         case .every(let seconds): every = seconds
-        case .cron(let expression): cron = expression.text
+        case .cron(let expression):
+            cron = expression.text
+            guard let next = expression.next(after: firstRun, in: TimeZone(identifier: tenant.timezone) ?? .gmt) else {
+                throw HotpotError(.invalidInput, "cron expression '\(expression.text)' matches no minute in the next four years")
+            }
+            firstRun = next
         }
         let rows = try await database.client.query("""
-            INSERT INTO hotpot_control.schedules (tenant_id, kind, format, source, pattern, every_seconds, cron, max_errors)
-            VALUES (\(tenant.id), \(kind.rawValue), \(format?.rawValue), \(source), \(pattern), \(every), \(cron), \(maxErrors))
+            INSERT INTO hotpot_control.schedules (tenant_id, kind, format, source, pattern, every_seconds, cron, max_errors, next_run_at)
+            VALUES (\(tenant.id), \(kind.rawValue), \(format?.rawValue), \(source), \(pattern), \(every), \(cron), \(maxErrors), \(firstRun))
             RETURNING id
             """, logger: database.logger)
         for try await id in rows.decode(Int64.self) {
@@ -262,7 +274,8 @@ public struct Schedules: Sendable {
         guard let format = job.format ?? inferred.format else {
             throw HotpotError(.invalidInput, "cannot tell the format of \(job.source): give the schedule a format")
         }
-        let importRequest = ImportRequest(tenant: job.tenant, kind: job.kind, format: format, gzip: gzip, source: job.source, maxErrors: job.maxErrors, scheduleID: job.id)
+        let importRequest = ImportRequest(tenant: job.tenant, kind: job.kind, format: format, gzip: gzip, source: job.source, maxErrors: job.maxErrors, scheduleID: job.id,
+                                          stallTimeout: stallTimeout)
         let summary = try await Importer(database).run(importRequest, chunks: response.body)
         outcome.summaries.append(summary)
         outcome.etag = response.headers.first(name: "ETag")

@@ -17,20 +17,49 @@ public struct ServerConfiguration: Sendable {
     public var maxUploadBytes: Int
     /// Origins allowed to call the API from a browser (HOTPOT_CORS_ORIGIN: comma-separated, or `*` for any).
     public var corsOrigins: [String]
+    /// An upload that sends nothing for this long fails as stalled (HOTPOT_UPLOAD_STALL_SECONDS).
+    public var uploadStallTimeout: Duration
+    /// The longest an upload may take in all (HOTPOT_UPLOAD_TIMEOUT_SECONDS).
+    public var uploadTimeout: Duration
+    /// After SIGTERM, requests still running after this long are abandoned and the process exits
+    /// (HOTPOT_SHUTDOWN_TIMEOUT_SECONDS).
+    public var shutdownTimeout: Duration
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil, maxUploadBytes: Int = 8 << 30, corsOrigins: [String] = []) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil, maxUploadBytes: Int = 8 << 30, corsOrigins: [String] = [],
+                uploadStallTimeout: Duration = .seconds(30), uploadTimeout: Duration = .seconds(6 * 3600), shutdownTimeout: Duration = .seconds(15)) {
         self.host = host
         self.port = port
         self.adminKey = adminKey
         self.maxUploadBytes = maxUploadBytes
         self.corsOrigins = corsOrigins
+        self.uploadStallTimeout = uploadStallTimeout
+        self.uploadTimeout = uploadTimeout
+        self.shutdownTimeout = shutdownTimeout
+    }
+
+    /// The configuration from HOTPOT_* variables (see the README), with the address from flags.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment, host: String, port: Int) throws -> ServerConfiguration {
+        func seconds(_ name: String, default value: Int) throws -> Duration {
+            guard let text = environment[name], !text.isEmpty else { return .seconds(value) }
+            guard let number = Int(text), (1...(366 * 86400)).contains(number) else {
+                throw HotpotError.configuration("\(name) must be a whole number of seconds from 1 to 31622400")
+            }
+            return .seconds(number)
+        }
+        return ServerConfiguration(
+            host: host, port: port, adminKey: environment["HOTPOT_ADMIN_KEY"],
+            corsOrigins: (environment["HOTPOT_CORS_ORIGIN"] ?? "").split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty },
+            uploadStallTimeout: try seconds("HOTPOT_UPLOAD_STALL_SECONDS", default: 30),
+            uploadTimeout: try seconds("HOTPOT_UPLOAD_TIMEOUT_SECONDS", default: 6 * 3600),
+            shutdownTimeout: try seconds("HOTPOT_SHUTDOWN_TIMEOUT_SECONDS", default: 15))
     }
 }
 
 /// The JSON API router. Public routes first, then everything under /v1 behind key authentication.
 public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashboards: DashboardStore, configuration: ServerConfiguration) -> Router<AppRequestContext> {
-    let router = Router(context: AppRequestContext.self)
-    router.add(middleware: RequestMiddleware())
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+    let routeTable = RouteTable()
+    router.add(middleware: RequestMiddleware(routes: routeTable))
     if !configuration.corsOrigins.isEmpty {
         // Brand portals calling the API from a browser; preflights are answered before authentication.
         let any = configuration.corsOrigins.contains("*")
@@ -46,10 +75,12 @@ public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashbo
     ViewerController().register(on: router)
     let v1 = router.group("v1").add(middleware: AuthMiddleware(database: database, adminKey: configuration.adminKey))
     TenantController(database: database).register(on: v1)
-    ImportController(database: database, maxUploadBytes: configuration.maxUploadBytes).register(on: v1)
+    ImportController(database: database, maxUploadBytes: configuration.maxUploadBytes,
+                     stallTimeout: configuration.uploadStallTimeout, uploadTimeout: configuration.uploadTimeout).register(on: v1)
     MetricController(metrics: metrics).register(on: v1)
     DashboardController(dashboards: dashboards, metrics: metrics).register(on: v1)
     AdminController(database: database).register(on: v1.group("admin"))
+    routeTable.set(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
     return router
 }
 
@@ -68,7 +99,9 @@ public func buildApplication(
         logger: logger
     )
     app.addServices(database.client, TenantPoolSweeper(pools: database.tenantPools), ChangeListenerService(database: database),
-                    ScheduleService(database: database, logger: logger))
+                    ScheduleService(database: database, stallTimeout: configuration.uploadStallTimeout, logger: logger),
+                    EmbeddedServerSupervisor(database: database, logger: logger),
+                    ShutdownDeadline(timeout: configuration.shutdownTimeout, database: database, logger: logger))
     app.beforeServerStarts {
         try await Migrator(database).migrate()
         try await prepare?(database)
@@ -119,13 +152,54 @@ struct ChangeListenerService: Service {
     }
 }
 
-/// Runs due scheduled imports every few seconds while the server runs.
-struct ScheduleService: Service {
+/// After SIGTERM/SIGINT, gives running requests `timeout` to finish, then stops the embedded server
+/// (open transactions roll back) and exits: a request that does not end must not keep the process up.
+/// The deadline runs on a thread of its own, so busy tasks cannot delay it.
+struct ShutdownDeadline: Service {
+    let timeout: Duration
     let database: HotpotDatabase
     let logger: Logger
 
     func run() async throws {
-        let schedules = Schedules(database)
+        do { try await gracefulShutdown() } catch { return }
+        let seconds = UInt32(clamping: timeout.components.seconds)
+        let logger = self.logger, database = self.database
+        let thread = Thread {
+            sleep(seconds)
+            logger.critical("graceful shutdown did not finish within \(seconds) s; exiting with requests still running")
+            database.stopEmbeddedServerIfStartedHere()
+            exit(1)
+        }
+        thread.start()
+    }
+}
+
+/// Restarts the embedded PostgreSQL server when it exits (only one that this process started).
+struct EmbeddedServerSupervisor: Service {
+    let database: HotpotDatabase
+    let logger: Logger
+
+    func run() async throws {
+        guard let supervisor = database.embeddedSupervisor else { return await waitForShutdown() }
+        await cancelWhenGracefulShutdown {
+            await supervisor.run()
+        }
+    }
+
+    /// Nothing to supervise: stay until shutdown (a service that returns would end the server).
+    private func waitForShutdown() async {
+        try? await gracefulShutdown()
+    }
+}
+
+/// Runs due scheduled imports every few seconds while the server runs.
+struct ScheduleService: Service {
+    let database: HotpotDatabase
+    let stallTimeout: Duration
+    let logger: Logger
+
+    func run() async throws {
+        let schedules = Schedules(database, stallTimeout: stallTimeout)
         await cancelWhenGracefulShutdown {
             // Services start alongside the migrations run before the server listens: wait for them.
             while !Task.isCancelled, (try? await Migrator(database).isCurrent()) != true {

@@ -26,7 +26,7 @@ extension HotpotError {
             // HTTPError, and Hummingbird's own (a body over `collect(upTo:)` is NIOTooManyBytesError).
             let code: HotpotError.Code = switch error.status.code {
             case 404: .notFound
-            case 405: .notFound
+            case 405: .methodNotAllowed
             case 401: .unauthorized
             case 403: .forbidden
             case 413: .payloadTooLarge
@@ -49,6 +49,7 @@ extension HotpotError {
         let data = (try? apiJSONEncoder.encode(envelope)) ?? Data("{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}".utf8)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if code == .unavailable || code == .tooManyRequests { headers[.retryAfter] = "1" }
+        if code == .methodNotAllowed, let allow = details["allow"] { headers[.allow] = allow }
         return Response(status: .init(code: code.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -14,6 +14,10 @@ struct HealthController {
     func register(on router: Router<AppRequestContext>) {
         router.get("healthz") { _, _ in Status(status: "ok") }
         router.get("readyz") { _, context -> Status in
+            if case .restarting(let since, let attempt, let lastError)? = database.embeddedSupervisor?.phase {
+                let seconds = Int(Date().timeIntervalSince(since))
+                throw HotpotError(.unavailable, "the embedded PostgreSQL server stopped \(seconds) s ago and is being started again (\(attempt) failed attempts\(lastError.map { "; last: \($0)" } ?? ""))")
+            }
             if database.isKnownUnreachable { throw HotpotError.databaseUnreachable }
             let current: Bool
             do {

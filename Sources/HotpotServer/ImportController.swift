@@ -8,6 +8,15 @@ struct ImportController {
     let database: HotpotDatabase
     /// Largest accepted upload (compressed size), enforced while streaming.
     let maxUploadBytes: Int
+    /// An upload that sends nothing for this long fails as stalled.
+    let stallTimeout: Duration
+    /// The longest an upload may take in all.
+    let uploadTimeout: Duration
+
+    /// Rejected rows an import may tolerate (the ledger keeps every one of them).
+    static let maxErrorsLimit = 1_000_000
+    /// Pages of rejects beyond this hold nothing: an import keeps at most `maxErrorsLimit` rejects.
+    static let maxPage = 1_000_000
 
     struct LedgerPage: ResponseEncodable {
         var imports: [ImportLedger.Entry]
@@ -25,20 +34,19 @@ struct ImportController {
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("imports") { request, context -> EditedResponse<ImportSummary> in
             let tenant = try context.tenant(requiring: .loader)
+            if request.headers[.contentLength] == "0" { throw HotpotError.badRequest("the upload is empty: send the file as the request body") }
             let query = request.uri.queryParameters
             guard let kindText = query["kind"].map(String.init) else { throw HotpotError.invalidParameter("kind", "is required (notes, users, note_tags or events)") }
             guard let kind = ImportKind(rawValue: kindText) else { throw HotpotError.invalidParameter("kind", "must be notes, users, note_tags or events") }
             let formatText = query["format"].map(String.init) ?? "csv"
             guard let format = ImportFormat(rawValue: formatText) else { throw HotpotError.invalidParameter("format", "must be csv or ndjson") }
-            let gzip = query["gzip"].map { $0 == "true" || $0 == "1" } ?? (request.headers[.contentEncoding]?.lowercased() == "gzip")
-            var maxErrors = 1000
-            if let text = query["max_errors"] {
-                guard let value = Int(text), value >= 0 else { throw HotpotError.invalidParameter("max_errors", "must be a whole number, 0 or more") }
-                maxErrors = value
-            }
-            let force = query["force"].map { $0 == "true" || $0 == "1" } ?? false
+            let gzip = try query.flag("gzip") ?? (request.headers[.contentEncoding]?.lowercased() == "gzip")
+            let maxErrors = try query.integer("max_errors", in: 0...Self.maxErrorsLimit, default: 1000)
+            let force = try query.flag("force") ?? false
             let source = query["source"].map(String.init) ?? "http upload"
-            let importRequest = ImportRequest(tenant: tenant, kind: kind, format: format, gzip: gzip, source: source, maxErrors: maxErrors, force: force)
+            guard source.count <= 500 else { throw HotpotError.invalidParameter("source", "must be at most 500 characters") }
+            let importRequest = ImportRequest(tenant: tenant, kind: kind, format: format, gzip: gzip, source: source, maxErrors: maxErrors, force: force,
+                                              stallTimeout: stallTimeout, uploadTimeout: uploadTimeout)
             let body = LimitedBody(base: request.body, limit: maxUploadBytes)
             let summary = try await Importer(database).run(importRequest, chunks: body)
             let status: HTTPResponse.Status = switch summary.status {
@@ -51,14 +59,8 @@ struct ImportController {
         group.get("imports") { request, context -> LedgerPage in
             let tenant = try context.tenant(requiringAnyOf: [.loader, .analyst])
             let query = request.uri.queryParameters
-            let limit = try query["limit"].map { text -> Int in
-                guard let value = Int(text), (1...500).contains(value) else { throw HotpotError.invalidParameter("limit", "must be 1 to 500") }
-                return value
-            } ?? 50
-            let before = try query["before"].map { text -> Int64 in
-                guard let value = Int64(text) else { throw HotpotError.invalidParameter("before", "must be an import id") }
-                return value
-            }
+            let limit = try query.integer("limit", in: 1...500, default: 50)
+            let before = try query.integer("before", in: Int64(1)...Int64.max)
             let entries = try await ImportLedger(database).list(tenant, limit: limit, before: before)
             return LedgerPage(imports: entries, nextBefore: entries.count == limit ? entries.last?.importId : nil)
         }
@@ -68,8 +70,9 @@ struct ImportController {
                 throw HotpotError.notFound("no such import")
             }
             let query = request.uri.queryParameters
-            let page = max(1, query["page"].flatMap { Int($0) } ?? 1)
-            let perPage = min(1000, max(1, query["per_page"].flatMap { Int($0) } ?? 100))
+            let page = try query.integer("page", in: 1...Self.maxPage, default: 1)
+            let perPage = try query.integer("per_page", in: 1...1000, default: 100)
+            // Both bounded above, so the offset is at most about 10^9: no overflow.
             let rejects = try await ImportLedger(database).rejects(importID: id, offset: (page - 1) * perPage, limit: perPage)
             return ImportDetail(import: entry, rejects: rejects, page: page, perPage: perPage, totalRejects: entry.rowsRejected)
         }

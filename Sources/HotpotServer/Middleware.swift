@@ -4,6 +4,7 @@ import HotpotPostgres
 import HTTPTypes
 import Hummingbird
 import Logging
+import Synchronization
 
 extension HTTPField.Name {
     static let requestID = Self("X-Request-Id")!
@@ -13,6 +14,8 @@ extension HTTPField.Name {
 /// line), turns every error into the one JSON error shape, and logs one line per request.
 struct RequestMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
+    /// Every route's methods, for 405 answers; filled once the router has all its routes.
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -24,7 +27,12 @@ struct RequestMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            let mapped = HotpotError.from(error)
+            var mapped = HotpotError.from(error)
+            // No route matched: a known path with another method is 405 with the methods it has.
+            if mapped.code == .notFound, context.endpointPath == "NotFound", let allowed = routes.methods(for: request.uri.path) {
+                let allow = allowed.joined(separator: ", ")
+                mapped = HotpotError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.uri.path); allowed: \(allow)", details: ["allow": allow])
+            }
             if mapped.code == .internal || mapped.code == .unavailable {
                 context.logger.error("request failed", metadata: ["error": .string(String(reflecting: error))])
             }
@@ -88,5 +96,43 @@ struct AuthMiddleware: RouterMiddleware {
             context.facts.tenantID = tenant.id
         }
         return try await next(request, context)
+    }
+}
+
+/// The registered routes' paths and methods, set once after the router is built.
+final class RouteTable: Sendable {
+    private struct Route {
+        var segments: [Substring]
+        var methods: [String]
+    }
+    private let routes = Mutex<[Route]>([])
+
+    func set(_ entries: [(path: String, method: String)]) {
+        var byPath: [String: [String]] = [:]
+        for entry in entries { byPath[entry.path, default: []].append(entry.method) }
+        let built = byPath.map { path, methods -> Route in
+            var all = Set(methods)
+            if all.contains("GET") { all.insert("HEAD") }
+            return Route(segments: path.split(separator: "/"), methods: all.sorted())
+        }
+        routes.withLock { $0 = built }
+    }
+
+    /// The methods of the route matching `path` (`:name`, `{name}` and `*` match one segment, `**` the rest).
+    func methods(for path: String) -> [String]? {
+        let segments = path.split(separator: "/")
+        return routes.withLock { routes in
+            routes.first { route in
+                var index = 0
+                for pattern in route.segments {
+                    if pattern == "**" { return true }
+                    guard index < segments.count else { return false }
+                    let isParameter = pattern.hasPrefix(":") || pattern.hasPrefix("{") || pattern == "*"
+                    if !(isParameter || pattern == segments[index]) { return false }
+                    index += 1
+                }
+                return index == segments.count
+            }?.methods
+        }
     }
 }

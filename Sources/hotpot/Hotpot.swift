@@ -100,10 +100,7 @@ struct Serve: AsyncParsableCommand {
 func runServer(options: ServerOptions, logger: Logger, prepare: (@Sendable (HotpotDatabase) async throws -> Void)?) async throws {
     let database = try await HotpotDatabase.connect(try HotpotConfiguration.fromEnvironment(), logger: logger)
     defer { database.stopEmbeddedServerIfStartedHere() }
-    let environment = ProcessInfo.processInfo.environment
-    let configuration = ServerConfiguration(
-        host: options.host, port: options.port, adminKey: environment["HOTPOT_ADMIN_KEY"],
-        corsOrigins: (environment["HOTPOT_CORS_ORIGIN"] ?? "").split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty })
+    let configuration = try ServerConfiguration.fromEnvironment(host: options.host, port: options.port)
     let app = try buildApplication(database: database, configuration: configuration, logger: logger, prepare: prepare)
     try await app.runService()
 }

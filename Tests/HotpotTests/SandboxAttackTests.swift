@@ -23,6 +23,27 @@ import Testing
         }
     }
 
+    /// Runs `body` as a metric of `tenant` through the sandbox: its rows, or the error it failed with.
+    func probe(_ database: HotpotDatabase, _ tenant: TenantRef, _ body: String) async throws -> (rows: [[JSONValue]], error: HotpotError?) {
+        let definition = try MetricDefinition.parse(Self.metric(body))
+        do {
+            return (try await MetricRunner(database).run(definition, params: [:], tenant: tenant).rows, nil)
+        } catch let error as HotpotError {
+            return ([], error)
+        }
+    }
+
+    static func text(_ value: JSONValue) -> String {
+        switch value {
+        case .null: return ""
+        case .bool(let value): return String(value)
+        case .int(let value): return String(value)
+        case .double(let value): return String(value)
+        case .string(let value): return value
+        case .array(let values): return values.map(text).joined(separator: ",")
+        }
+    }
+
     @Test func everyAttackFailsWithoutLeaking() async throws {
         try await TestDatabase.withTenant { database, attacker in
             try await TestDatabase.withTenant { database, victim in
@@ -70,10 +91,105 @@ import Testing
 
     @Test func otherSessionsAreOpaque() async throws {
         try await TestDatabase.withTenant { database, tenant in
-            // pg_stat_activity is readable, but other roles' query texts are not.
-            let definition = try MetricDefinition.parse(Self.metric("SELECT count(*) FILTER (WHERE query NOT LIKE '<insufficient privilege>' AND usename <> current_user)::int8 AS visible FROM pg_stat_activity"))
-            let output = try await MetricRunner(database).run(definition, params: [:], tenant: tenant)
-            #expect(output.rows == [[.int(0)]])
+            // Tenants cannot list sessions at all, not even who is connected to which database
+            // (sql/migrations/0014_catalog_privacy.sql revokes pg_stat_activity and the function behind it).
+            for body in ["SELECT count(*)::int8 AS visible FROM pg_stat_activity",
+                         "SELECT count(*)::int8 AS visible FROM pg_stat_get_activity(NULL)"] {
+                let (rows, error) = try await probe(database, tenant, body)
+                #expect(rows.isEmpty, "\(body) returned \(rows)")
+                #expect(error?.code == .badRequest, "\(body): \(error?.message ?? "accepted")")
+                #expect(error?.message.contains("permission denied") ?? false, "\(body): \(error?.message ?? "accepted")")
+            }
+        }
+    }
+
+    /// The shared catalogs and statistics tell a tenant nothing of the others: no schema or role names, no
+    /// row counts, sizes or activity, no sessions or locks (sql/migrations/0014_catalog_privacy.sql). Each
+    /// probe is written so that any row it returns would be a leak: it must fail with a clear error that
+    /// names nothing of the victim, or return no row.
+    @Test func catalogsRevealNothingOfOtherTenants() async throws {
+        try await TestDatabase.withTenant { database, attacker in
+            try await TestDatabase.withTenant { database, victim in
+                let logger = TestDatabase.logger
+                let schema = quoteIdentifier(victim.schema)
+                try await database.client.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO \(schema).notes (note_id, author_id, title, published_at)
+                    SELECT 'v' || g, 'a', 'VICTIM-SECRET', now() FROM generate_series(1, 321) AS g
+                    """), logger: logger)
+                try await database.client.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO \(schema).events (event_id, occurred_at, user_id, note_id, event_type)
+                    SELECT 've' || g, now(), 'u', 'v1', 'impression' FROM generate_series(1, 4321) AS g
+                    """), logger: logger)
+                try await database.client.query(PostgresQuery(unsafeSQL: "ANALYZE \(schema).notes, \(schema).events"), logger: logger)
+                // The victim's oids, as an attacker would guess them (they are small consecutive numbers).
+                let oids = try await database.client.withConnection { connection in
+                    try await queryStrings(connection, """
+                        SELECT \(quoteLiteral(schema + ".events_default"))::regclass::oid::text,
+                               \(quoteLiteral(schema + ".notes"))::regclass::oid::text,
+                               \(quoteLiteral(schema))::regnamespace::oid::text
+                        """)
+                }
+                guard let row = oids.first, row.count == 3, let events = row[0], let notes = row[1], let namespace = row[2] else {
+                    Issue.record("no oids for the victim's tables: \(oids)")
+                    return
+                }
+                let victimSchema = quoteLiteral(victim.schema), victimRole = quoteLiteral(victim.role)
+                let probes = [
+                    "SELECT relname::text, n_live_tup, n_tup_ins FROM pg_stat_all_tables WHERE schemaname = \(victimSchema)",
+                    "SELECT relname::text, heap_blks_read, heap_blks_hit FROM pg_statio_all_tables WHERE schemaname = \(victimSchema)",
+                    "SELECT relname::text, n_live_tup FROM pg_stat_user_tables WHERE schemaname = \(victimSchema)",
+                    "SELECT relname::text, reltuples::float8, relpages FROM pg_class WHERE relnamespace = \(namespace)::oid",
+                    "SELECT reltuples::float8 FROM pg_class WHERE oid = \(notes)::oid",
+                    "SELECT nspname::text FROM pg_namespace WHERE nspname = \(victimSchema)",
+                    "SELECT rolname::text FROM pg_roles WHERE rolname = \(victimRole)",
+                    "SELECT usename::text FROM pg_user WHERE usename = \(victimRole)",
+                    "SELECT datname::text FROM pg_database WHERE datname <> current_database()",
+                    "SELECT datname::text, xact_commit, tup_inserted FROM pg_stat_database",
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = \(victimSchema)",
+                    "SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting",
+                    "SELECT n FROM (SELECT pg_stat_get_live_tuples(\(events)::oid) AS n) AS s",
+                    "SELECT n FROM (SELECT pg_stat_get_tuples_inserted(\(notes)::oid) AS n) AS s",
+                    "SELECT pg_relation_size(\(notes)::oid::regclass) AS n",
+                    "SELECT pg_total_relation_size(\(events)::oid::regclass) AS n",
+                    "SELECT pg_database_size(current_database()) AS n",
+                    "SELECT usename::text, datname::text FROM pg_stat_activity WHERE pid <> pg_backend_pid()",
+                    "SELECT locktype, relation::text FROM pg_locks WHERE pid <> pg_backend_pid()",
+                ]
+                for body in probes {
+                    let (rows, error) = try await probe(database, attacker, body)
+                    if let error {
+                        #expect(error.code == .badRequest, "\(body): \(error.message)")
+                        for secret in [victim.schema, victim.role, "VICTIM-SECRET"] {
+                            #expect(!error.message.contains(secret), "\(body): \(error.message)")
+                        }
+                    } else {
+                        #expect(rows.isEmpty, "\(body) returned \(rows)")
+                        let cells = rows.flatMap { $0 }.map(Self.text)
+                        #expect(!cells.contains(where: { $0.contains(victim.schema) || $0.contains(victim.role) }), "\(body) named the victim")
+                    }
+                }
+
+                // The attacker's own SQL over its own tables still runs: a CTE, a window function, a
+                // regclass cast of its own table, current_schema().
+                try await database.client.query(PostgresQuery(unsafeSQL: "INSERT INTO \(quoteIdentifier(attacker.schema)).notes (note_id, author_id, title, published_at) VALUES ('m1', 'me', 'MINE', now())"), logger: logger)
+                let own = try await probe(database, attacker, """
+                    WITH ranked AS (SELECT note_id, title, row_number() OVER (ORDER BY published_at) AS rn FROM notes)
+                    SELECT count(*)::int8 AS notes, max(title) AS title, 'notes'::regclass::text AS tbl, current_schema()::text AS schema
+                    FROM ranked
+                    """)
+                #expect(own.error == nil, "\(own.error?.message ?? "")")
+                #expect(own.rows == [[.int(1), .string("MINE"), .string("notes"), .string(attacker.schema)]])
+                // And so does every built-in metric, with its default parameters.
+                let timeZone = TimeZone(identifier: attacker.timezone) ?? .gmt
+                for (name, definition) in try MetricStore(database).builtins.sorted(by: { $0.key < $1.key }) {
+                    let params = try definition.resolve([:], today: DateOnly.today(in: timeZone), timeZone: timeZone)
+                    do {
+                        _ = try await MetricRunner(database).run(definition, params: params, tenant: attacker)
+                    } catch {
+                        Issue.record("built-in metric \(name) failed as the tenant's role: \(error)")
+                    }
+                }
+            }
         }
     }
 

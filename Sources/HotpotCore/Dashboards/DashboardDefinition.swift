@@ -76,7 +76,7 @@ public struct DashboardDefinition: Sendable, Equatable, Encodable {
     public static func parse(_ text: String, fileName: String = "dashboard") throws(HotpotError) -> DashboardDefinition {
         func fail(_ reason: String) -> HotpotError { HotpotError(.invalidInput, "\(fileName): \(reason)", details: ["file": fileName]) }
         let loaded: Any?
-        do { loaded = try Yams.load(yaml: text) } catch { throw fail("not valid YAML or JSON: \(error)") }
+        do { loaded = try SafeYAML.load(text) } catch let error as SafeYAML.Refused { throw fail("\(error)") } catch { throw fail("not valid YAML or JSON: \(error)") }
         guard let root = loaded as? [String: Any] else { throw fail("a dashboard is a mapping with id, title, filters and panels") }
         try checkKeys(root, ["id", "title", "description", "filters", "panels"], "the dashboard", fail)
         guard let id = root["id"] as? String, id.range(of: MetricDefinition.namePattern, options: .regularExpression) != nil else {

@@ -177,5 +177,11 @@ func excerpt(_ bytes: some Collection<UInt8>, limit: Int = 80) -> String {
     let prefix = Array(bytes.prefix(limit))
     var text = String(decoding: prefix, as: UTF8.self)
     text = text.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
-    return bytes.count > limit ? text + "…" : text
+    return storableText(bytes.count > limit ? text + "…" : text)
+}
+
+/// `text` as PostgreSQL can store it: its text type refuses NUL characters, which arrive in file values,
+/// header names and query strings, so they are written as `\0` in ledger rows, rejects and messages.
+public func storableText(_ text: String) -> String {
+    text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\\0") : text
 }

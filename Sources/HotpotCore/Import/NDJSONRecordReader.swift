@@ -83,7 +83,8 @@ public struct NDJSONRecordReader: RecordReader {
 }
 
 /// A small, fast parser for one flat JSON object whose values are strings, numbers, booleans, null or
-/// arrays of strings and numbers. Nested objects are reported as unsupported values, not parsed.
+/// arrays of strings and numbers. Nested objects and arrays are reported as unsupported values and
+/// skipped by counting brackets, never parsed recursively.
 struct FlatJSONParser {
     struct Failure: Error {
         var offset: Int
@@ -146,10 +147,17 @@ struct FlatJSONParser {
         if peek() == 0x5D { position += 1; return .list(items) }
         while true {
             skipSpace()
-            switch try parseValue() {
-            case .bytes(let item)?, .number(let item)?: items.append(item)
-            case nil: break
-            default: unsupported = true
+            // A nested array or object is skipped without recursing, so no input can nest deep enough
+            // to exhaust the stack.
+            if let byte = peek(), byte == 0x5B || byte == 0x7B {
+                try skipComposite()
+                unsupported = true
+            } else {
+                switch try parseValue() {
+                case .bytes(let item)?, .number(let item)?: items.append(item)
+                case nil: break
+                default: unsupported = true
+                }
             }
             skipSpace()
             if peek() == 0x2C { position += 1; continue }

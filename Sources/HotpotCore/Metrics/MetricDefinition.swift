@@ -42,7 +42,9 @@ public struct MetricDefinition: Sendable, Equatable, Codable {
 
         let yaml: Any?
         do {
-            yaml = try Yams.load(yaml: yamlText)
+            yaml = try SafeYAML.load(yamlText)
+        } catch let error as SafeYAML.Refused {
+            throw fail("the front matter is not accepted: \(error)")
         } catch let error as YamlError {
             throw fail("the front matter is not valid YAML: \(error)")
         } catch {

@@ -66,12 +66,12 @@ struct ImportController {
         }
         group.get("imports/:id") { request, context -> ImportDetail in
             let tenant = try context.tenant(requiringAnyOf: [.loader, .analyst])
-            guard let id = Int64(try context.parameters.require("id")), let entry = try await ImportLedger(database).find(tenant, id: id) else {
-                throw HotpotError.notFound("no such import")
-            }
             let query = request.uri.queryParameters
             let page = try query.integer("page", in: 1...Self.maxPage, default: 1)
             let perPage = try query.integer("per_page", in: 1...1000, default: 100)
+            guard let id = Int64(try context.parameters.require("id")), let entry = try await ImportLedger(database).find(tenant, id: id) else {
+                throw HotpotError.notFound("no such import")
+            }
             // Both bounded above, so the offset is at most about 10^9: no overflow.
             let rejects = try await ImportLedger(database).rejects(importID: id, offset: (page - 1) * perPage, limit: perPage)
             return ImportDetail(import: entry, rejects: rejects, page: page, perPage: perPage, totalRejects: entry.rowsRejected)

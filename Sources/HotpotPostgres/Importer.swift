@@ -60,6 +60,8 @@ public struct Importer: Sendable {
 
     /// Rows are sent to PostgreSQL in buffers of about this size.
     static let copyBufferBytes = 1 << 20
+    /// Compressed bytes decompressed at a time (see `stage`).
+    static let gzipPieceBytes = 4096
     /// Rejects kept in the summary; the ledger keeps all of them.
     static let summaryRejects = 20
 
@@ -240,8 +242,16 @@ public struct Importer: Sendable {
                 for try await var chunk in chunks {
                     bytesRead += chunk.readableBytes
                     if decompressor != nil {
-                        try decompressor!.decompress(&chunk) { plain in
-                            try plain.withUnsafeReadableBytes { try consume($0) }
+                        // In small pieces, each flushed before the next: deflate expands up to ~1000x,
+                        // so one network chunk could otherwise become hundreds of MB of rows in memory.
+                        while chunk.readableBytes > 0, var piece = chunk.readSlice(length: min(Self.gzipPieceBytes, chunk.readableBytes)) {
+                            try decompressor!.decompress(&piece) { plain in
+                                try plain.withUnsafeReadableBytes { try consume($0) }
+                            }
+                            if output.count >= Self.copyBufferBytes {
+                                try await writer.write(ByteBuffer(bytes: output))
+                                output.removeAll(keepingCapacity: true)
+                            }
                         }
                     } else {
                         try chunk.withUnsafeReadableBytes { try consume($0) }

@@ -1,6 +1,7 @@
 import Foundation
 import HotpotCore
 import Logging
+import NIOCore
 import PostgresNIO
 
 /// Runs a metric for a tenant inside the sandbox: the tenant's own login role, an explicit READ ONLY
@@ -10,6 +11,10 @@ public struct MetricRunner: Sendable {
     public let database: HotpotDatabase
     public var rowCap: Int
     public var timeout: Duration
+
+    /// The most result data one answer holds (PostgreSQL's wire size of its rows); the rest is dropped
+    /// and the answer marked truncated, as past the row cap.
+    static let maxResultBytes = 32 << 20
 
     public init(_ database: HotpotDatabase, rowCap: Int = 10_000, timeout: Duration = .seconds(10)) {
         self.database = database
@@ -48,8 +53,15 @@ public struct MetricRunner: Sendable {
                     columnTypes.append(column.dataType)
                     output.columns.append(.init(name: column.name, type: Self.typeName(column.dataType)))
                 }
+                var resultBytes = 0
                 for try await row in rows {
-                    if output.rows.count == cap {
+                    // Rows past the cap, in count or in bytes, are read and dropped: memory stays bounded.
+                    if output.rows.count == cap || resultBytes > Self.maxResultBytes {
+                        output.truncated = true
+                        continue
+                    }
+                    for cell in row { resultBytes += cell.bytes?.readableBytes ?? 0 }
+                    if resultBytes > Self.maxResultBytes {
                         output.truncated = true
                         continue
                     }
@@ -119,9 +131,8 @@ public struct MetricRunner: Sendable {
         case .int2, .int4, .int8, .oid: return .int(try cell.decode(Int64.self))
         case .float4, .float8: return .double(try cell.decode(Double.self))
         case .numeric:
-            let text = "\(try cell.decode(Decimal.self))"
-            if let int = Int64(text) { return .int(int) }
-            return Double(text).map(JSONValue.double) ?? .string(text)
+            guard let bytes = cell.bytes, cell.format == .binary else { return .string(try cell.decode(String.self)) }
+            return numericValue(bytes)
         case .date: return .string(dateFormatter.string(from: try cell.decode(Date.self)))
         case .timestamp, .timestamptz: return .string(try cell.decode(Date.self).formatted(.iso8601))
         case .uuid: return .string(try cell.decode(UUID.self).uuidString.lowercased())
@@ -137,6 +148,45 @@ public struct MetricRunner: Sendable {
                 throw HotpotError(.badRequest, "column '\(column)' has a type metrics cannot return (OID \(cell.dataType.rawValue)); cast it, e.g. \(column)::text")
             }
         }
+    }
+
+    /// A `numeric` in PostgreSQL's binary format (digit count, weight, sign, scale, then base-10000
+    /// digits), read here rather than through Foundation's Decimal, which traps on values it cannot
+    /// hold (1e200, say). Whole numbers that fit are exact integers; others are doubles (NaN and
+    /// infinities, or values beyond a double's range, come out as null).
+    static func numericValue(_ bytes: ByteBuffer) -> JSONValue {
+        var buffer = bytes
+        guard let count = buffer.readInteger(as: Int16.self), let weight16 = buffer.readInteger(as: Int16.self),
+              let sign = buffer.readInteger(as: UInt16.self), buffer.readInteger(as: Int16.self) != nil, count >= 0 else { return .null }
+        guard sign == 0x0000 || sign == 0x4000 else { return .double(.nan) }
+        var digits: [Int] = []
+        digits.reserveCapacity(Int(count))
+        for _ in 0..<Int(count) {
+            guard let digit = buffer.readInteger(as: Int16.self), (0..<10_000).contains(digit) else { return .null }
+            digits.append(Int(digit))
+        }
+        let weight = Int(weight16)
+        let negative = sign == 0x4000
+        // digits[i] counts 10000^(weight - i).
+        let isWhole = digits.indices.allSatisfy { $0 <= weight || digits[$0] == 0 }
+        if isWhole, weight < 5 {
+            var value: Int64 = 0
+            var fits = true
+            for position in 0...max(weight, 0) where fits {
+                let digit = position < digits.count && position <= weight ? Int64(digits[position]) : 0
+                let (shifted, o1) = value.multipliedReportingOverflow(by: 10_000)
+                let (sum, o2) = shifted.addingReportingOverflow(digit)
+                fits = !o1 && !o2
+                value = sum
+            }
+            if weight < 0 { value = 0 }
+            if fits { return .int(negative ? -value : value) }
+        }
+        var value = 0.0
+        for (index, digit) in digits.enumerated() where digit != 0 {
+            value += Double(digit) * pow(10_000.0, Double(weight - index))
+        }
+        return .double(negative ? -value : value)
     }
 
     static let dateFormatter: DateFormatter = {

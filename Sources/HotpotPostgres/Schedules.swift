@@ -275,7 +275,7 @@ public struct Schedules: Sendable {
             throw HotpotError(.invalidInput, "cannot tell the format of \(job.source): give the schedule a format")
         }
         let importRequest = ImportRequest(tenant: job.tenant, kind: job.kind, format: format, gzip: gzip, source: job.source, maxErrors: job.maxErrors, scheduleID: job.id,
-                                          stallTimeout: stallTimeout)
+                                          stallTimeout: stallTimeout, uploadTimeout: .seconds(6 * 3600))
         let summary = try await Importer(database).run(importRequest, chunks: response.body)
         outcome.summaries.append(summary)
         outcome.etag = response.headers.first(name: "ETag")

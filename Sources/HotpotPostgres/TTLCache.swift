@@ -30,6 +30,9 @@ public actor TTLCache<Key: Hashable & Sendable, Value: Sendable> {
         let now = ContinuousClock.now
         if let entry = entries[key], entry.expires > now { return false }
         if entries.count >= capacity { entries = entries.filter { $0.value.expires > now } }
+        // Still full of live entries: the value is not kept (callers work without it), so the cache
+        // never outgrows its capacity.
+        guard entries.count < capacity else { return false }
         entries[key] = (value, now + ttl)
         return true
     }

@@ -101,7 +101,7 @@ struct MetricController {
     static func expectedVersion(_ request: Request) throws -> Int? {
         guard let value = request.headers[.ifMatch] else { return nil }
         let trimmed = value.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        guard let version = Int(trimmed), version >= 0 else {
+        guard let version = Int(trimmed), (0...Int(Int32.max)).contains(version) else {
             throw HotpotError.invalidParameter("If-Match", "must be the version number the edit started from (0 when there is none yet)")
         }
         return version

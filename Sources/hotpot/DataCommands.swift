@@ -51,6 +51,7 @@ struct BenchCommand: AsyncParsableCommand {
         var today: String?
 
         func validate() throws {
+            guard (1...1000).contains(runs) else { throw ValidationError("--runs must be 1 to 1000") }
             if let today, DateOnly.parse(today, today: DateOnly.today(in: .gmt)) == nil {
                 throw ValidationError("--today must be a date such as 2026-11-20")
             }

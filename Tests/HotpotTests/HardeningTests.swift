@@ -200,3 +200,86 @@ import Testing
         }
     }
 }
+
+/// What a code audit found reachable from requests, each now an error or a bounded value.
+@Suite struct AuditedInputTests {
+    static func metric(_ params: String, _ body: String) -> String {
+        "/* ---\nname: audit\ntitle: t\ndescription: d\nparams:\n\(params)\n--- */\n\(body)"
+    }
+
+    @Test func hugeRelativeDatesAreInvalidParameters() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let viewer = try await KeyStore(database).create(tenant: tenant, role: .viewer)
+            try await withTestServer { _, client in
+                for value in ["--9223372036854775808d", "-9223372036854775807w", "%2B9223372036854775807d", "%2B9223372036854775807m", "-3660001d", "%2B999999999m"] {
+                    try await client.execute(uri: "/v1/metrics/ctr_daily/data?from=\(value)", method: .get, headers: bearer(viewer.key)) { response in
+                        #expect(response.status == .badRequest, "\(value)")
+                    }
+                    try await client.execute(uri: "/v1/dashboards/audience/data?from=\(value)", method: .get, headers: bearer(viewer.key)) { response in
+                        #expect(response.status == .badRequest, "\(value)")
+                    }
+                }
+            }
+        }
+        let today = DateOnly(year: 2026, month: 12, day: 1)
+        #expect(DateOnly.parse("-7d", today: today)?.description == "2026-11-24")
+        #expect(DateOnly.parse("-3000000d", today: today) == nil)
+    }
+
+    @Test func numericResultsOfAnySizeAreNumbersOrNull() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let definition = try MetricDefinition.parse(Self.metric("  {}", """
+                SELECT 1e200::numeric AS big, 1e-201::numeric AS tiny, 'NaN'::numeric AS nan, 12345678901234567890123::numeric AS wide,
+                       (-42)::numeric AS whole, 2.5::numeric AS half, 9223372036854775807::numeric AS max_int, 0::numeric AS zero,
+                       '1e1000'::numeric AS beyond_double, 0.0001::numeric AS small
+                """))
+            let output = try await MetricRunner(database).run(definition, params: [:], tenant: tenant)
+            let row = try #require(output.rows.first)
+            #expect(row[0] == .double(1e200))
+            #expect(row[1] == .double(1e-201))
+            #expect(row[3] == .double(1.2345678901234568e22))
+            #expect(row[4] == .int(-42))
+            #expect(row[5] == .double(2.5))
+            #expect(row[6] == .int(Int64.max))
+            #expect(row[7] == .int(0))
+            #expect(row[9] == .double(0.0001))
+            // NaN and values past a double's range encode as null.
+            let json = String(decoding: try JSONEncoder().encode([row[2], row[8]]), as: UTF8.self)
+            #expect(json == "[null,null]")
+        }
+    }
+
+    @Test func malformedDefinitionsAreErrorsNotTraps() throws {
+        #expect(throws: HotpotError.self) { try MetricDefinition.parse("/* --- */ SELECT 1") }
+        #expect(throws: HotpotError.self) { try MetricDefinition.parse("/*---*/ SELECT 1") }
+        #expect(throws: HotpotError.self) { try MetricDefinition.parse("/* ---- */ SELECT 1") }
+        // A flow mapping spread over lines looks like a second key to a line scan; it is one parameter.
+        let flow = try MetricDefinition.parse(Self.metric("  type: {optional: true,\n  type: int}", "SELECT :type::int AS t"))
+        #expect(flow.params.map(\.name) == ["type"])
+        let panel = "id: x\ntitle: t\npanels:\n  - {id: a, metric: \"@\", chart: table}\n"
+        #expect(throws: HotpotError.self) { try DashboardDefinition.parse(panel) }
+        let versionless = "id: x\ntitle: t\npanels:\n  - {id: a, metric: \"ctr_daily@\", chart: table}\n"
+        #expect(throws: HotpotError.self) { try DashboardDefinition.parse(versionless) }
+        let many = "id: x\ntitle: t\npanels:\n" + (0..<51).map { "  - {id: p\($0), metric: ctr_daily, chart: table}" }.joined(separator: "\n") + "\n"
+        #expect(throws: HotpotError.self) { try DashboardDefinition.parse(many) }
+    }
+
+    @Test func fileShapesThatGrewMemoryAreBounded() throws {
+        // A line of commas: one oversized record, not millions of fields.
+        var csv = CSVRecordReader(columns: ImportKind.events.columns, maxRecordBytes: 1 << 20)
+        var records: [RawRecord] = []
+        let header = Array("event_id,occurred_at,user_id,note_id,event_type\n".utf8)
+        try header.withUnsafeBytes { try csv.feed($0) { records.append($0) } }
+        let commas = [UInt8](repeating: 0x2C, count: 3 << 20) + [0x0A]
+        try commas.withUnsafeBytes { try csv.feed($0) { records.append($0) } }
+        try csv.finish { records.append($0) }
+        #expect(records.count == 1)
+        #expect(records.first?.problem?.reason.contains("longer than") == true)
+
+        // A new unknown key on every line: the warnings keep the first few names.
+        var ndjson = NDJSONRecordReader(columns: ImportKind.events.columns, maxRecordBytes: 1 << 20)
+        let lines = (0..<5000).map { "{\"event_id\":\"e\($0)\",\"k\($0)\":0}" }.joined(separator: "\n") + "\n"
+        try Array(lines.utf8).withUnsafeBytes { try ndjson.feed($0) { _ in } }
+        #expect(ndjson.unknownColumns.count == 50)
+    }
+}

@@ -68,6 +68,8 @@ public struct DashboardDefinition: Sendable, Equatable, Encodable {
     public var filters: [Filter]
     public var panels: [Panel]
 
+    /// Panels a dashboard may have (each is a query per data request).
+    public static let maxPanels = 50
     public static let charts: Set<String> = ["stat", "line", "bar", "table", "funnel", "heatmap"]
     public static let units: Set<String> = ["count", "percent", "ratio", "milliseconds", "seconds", "score", "currency"]
 
@@ -100,6 +102,7 @@ public struct DashboardDefinition: Sendable, Equatable, Encodable {
         }
 
         guard let rawPanels = root["panels"] as? [Any], !rawPanels.isEmpty else { throw fail("'panels' must be a non-empty list") }
+        guard rawPanels.count <= Self.maxPanels else { throw fail("a dashboard has at most \(Self.maxPanels) panels") }
         var panels: [Panel] = []
         for (index, rawPanel) in rawPanels.enumerated() {
             guard let p = rawPanel as? [String: Any] else { throw fail("panel \(index + 1) must be a mapping") }
@@ -108,7 +111,10 @@ public struct DashboardDefinition: Sendable, Equatable, Encodable {
             guard let panelID = p["id"] as? String, !panelID.isEmpty else { throw fail("\(where_): 'id' is required") }
             guard !panels.contains(where: { $0.id == panelID }) else { throw fail("\(where_): the id is used twice") }
             guard let metricText = p["metric"] as? String, !metricText.isEmpty else { throw fail("\(where_): 'metric' is required") }
-            let metricParts = metricText.split(separator: "@", maxSplits: 1).map(String.init)
+            let metricParts = metricText.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard let metricName = metricParts.first, !metricName.isEmpty, metricParts.count == 1 || !metricParts[1].isEmpty else {
+                throw fail("\(where_): 'metric' is a metric name, optionally with @version or @builtin")
+            }
             guard let chart = p["chart"] as? String, charts.contains(chart) else {
                 throw fail("\(where_): 'chart' must be one of \(charts.sorted().joined(separator: ", "))")
             }
@@ -138,7 +144,7 @@ public struct DashboardDefinition: Sendable, Equatable, Encodable {
             let width = p["width"] as? Int ?? 12
             guard (1...12).contains(width) else { throw fail("\(where_): 'width' is 1 to 12 grid columns") }
             panels.append(Panel(
-                id: panelID, title: p["title"] as? String ?? panelID, metric: metricParts[0], version: metricParts.count > 1 ? metricParts[1] : nil,
+                id: panelID, title: p["title"] as? String ?? panelID, metric: metricName, version: metricParts.count > 1 ? metricParts[1] : nil,
                 params: params, chart: chart, x: p["x"] as? String, y: y, series: p["series"] as? String, stats: stats,
                 units: units, format: (p["format"] as? [String: Any])?.mapValues { ParameterSpec.text($0) } ?? [:],
                 width: width, definition: nil))
@@ -157,7 +163,7 @@ public struct DashboardDefinition: Sendable, Equatable, Encodable {
     /// mapped, and stat/axis columns are named when the chart needs them.
     public func validate(metrics: (String, String?) -> MetricDefinition?) throws(HotpotError) {
         func fail(_ reason: String) -> HotpotError { HotpotError(.invalidInput, "dashboard \(id): \(reason)") }
-        let filterByName = Dictionary(uniqueKeysWithValues: filters.map { ($0.spec.name, $0.spec) })
+        let filterByName = Dictionary(filters.map { ($0.spec.name, $0.spec) }, uniquingKeysWith: { first, _ in first })
         for panel in panels {
             let where_ = "panel \(panel.id)"
             guard let metric = metrics(panel.metric, panel.version) else {

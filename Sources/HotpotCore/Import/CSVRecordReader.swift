@@ -147,6 +147,13 @@ public struct CSVRecordReader: RecordReader {
     }
 
     private mutating func endField() {
+        // Separators count towards the record's length too: a line of commas must not grow these
+        // arrays without bound.
+        guard recordBytes.count + fieldEnds.count < maxRecordBytes else {
+            oversized = true
+            currentQuoted = false
+            return
+        }
         fieldEnds.append(recordBytes.count)
         fieldQuoted.append(currentQuoted)
         currentQuoted = false

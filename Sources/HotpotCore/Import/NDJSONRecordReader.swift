@@ -10,6 +10,8 @@ public struct NDJSONRecordReader: RecordReader {
     private var unknown: Set<String> = []
     private var unknownOrder: [String] = []
     public var unknownColumns: [String] { unknownOrder }
+    /// Unknown field names kept for the warnings.
+    static let unknownNamesReported = 50
 
     public init(columns: [ImportColumn], maxRecordBytes: Int) {
         self.columns = columns
@@ -66,8 +68,12 @@ public struct NDJSONRecordReader: RecordReader {
             var values = [RawValue?](repeating: nil, count: columns.count)
             for (key, value) in fields {
                 guard let index = columnIndex[key] else {
-                    let name = String(decoding: key, as: UTF8.self)
-                    if unknown.insert(name).inserted { unknownOrder.append(name) }
+                    // The first few unknown names are reported; a file with a new key on every line
+                    // must not grow the list (and the ledger's warnings) without bound.
+                    if unknownOrder.count < Self.unknownNamesReported {
+                        let name = String(decoding: key.prefix(100), as: UTF8.self)
+                        if unknown.insert(name).inserted { unknownOrder.append(name) }
+                    }
                     continue
                 }
                 values[index] = value

@@ -32,13 +32,14 @@ public struct MetricDefinition: Sendable, Equatable, Codable {
         guard trimmed.hasPrefix("/* ---") || trimmed.hasPrefix("/*---") else {
             throw fail("a metric starts with YAML front matter in a block comment: /* --- ... --- */", line: 1)
         }
-        guard let close = trimmed.range(of: "--- */") ?? trimmed.range(of: "---*/") else {
+        // The closing marker is looked for after the opening one (`/* --- */` is an empty, unclosed block).
+        guard let open = trimmed.range(of: "---"),
+              let close = trimmed[open.upperBound...].range(of: "--- */") ?? trimmed[open.upperBound...].range(of: "---*/") else {
             throw fail("the front matter is not closed with --- */")
         }
-        let openEnd = trimmed.range(of: "---")!.upperBound
-        let yamlText = String(trimmed[openEnd..<close.lowerBound])
+        let yamlText = String(trimmed[open.upperBound..<close.lowerBound])
         let body = String(trimmed[close.upperBound...]).trimmingWhitespace()
-        let bodyStartLine = source[..<(source.range(of: "--- */") ?? source.range(of: "---*/"))!.upperBound].split(separator: "\n", omittingEmptySubsequences: false).count
+        let bodyStartLine = source[..<close.upperBound].split(separator: "\n", omittingEmptySubsequences: false).count
 
         let yaml: Any?
         do {
@@ -127,7 +128,9 @@ func orderedKeys(of parent: String, in yaml: String, fallback: [String]) -> [Str
         guard indent == childIndent, let colon = content.firstIndex(of: ":") else { continue }
         keys.append(String(content[..<colon]).trimmingWhitespace().trimmingCharacters(in: CharacterSet(charactersIn: "\"'")))
     }
-    return Set(keys) == Set(fallback) ? keys : fallback
+    // Only a list naming each key once, as the loaded mapping does, is an order (flow mappings spread
+    // over lines can make a line look like a second key).
+    return keys.count == fallback.count && Set(keys) == Set(fallback) ? keys : fallback
 }
 
 extension MetricDefinition {

@@ -214,19 +214,27 @@ public struct DateOnly: Sendable, Equatable, Comparable, CustomStringConvertible
         return era * 146_097 + dayOfEra - 719_468
     }
 
+    /// The largest offset `parse` accepts, in days (about 10,000 years; weeks and months likewise).
+    static let longestOffsetDays = 3_660_000
+
     /// `YYYY-MM-DD`, `today`, `yesterday`, or an offset from today: `-7d`, `+1d`, `-4w`, `-3m`.
     public static func parse(_ text: String, today: DateOnly) -> DateOnly? {
         let value = text.lowercased()
         if value == "today" { return today }
         if value == "yesterday" { return today.adding(days: -1) }
         if let sign = value.first, sign == "-" || sign == "+", let unit = value.last, let count = Int(value.dropFirst().dropLast()) {
+            // Offsets beyond the years PostgreSQL dates and timestamps share (1 to 9999) mean nothing, and
+            // bounding them keeps the day arithmetic below far from overflow.
+            guard (0...Self.longestOffsetDays).contains(count) else { return nil }
             let n = sign == "-" ? -count : count
-            switch unit {
-            case "d": return today.adding(days: n)
-            case "w": return today.adding(days: 7 * n)
-            case "m": return today.adding(months: n)
-            default: return nil
+            let result: DateOnly? = switch unit {
+            case "d": today.adding(days: n)
+            case "w": today.adding(days: 7 * n)
+            case "m": count <= Self.longestOffsetDays / 28 ? today.adding(months: n) : nil
+            default: nil
             }
+            guard let result, (1...9999).contains(result.year) else { return nil }
+            return result
         }
         let parts = value.split(separator: "-")
         guard value.count == 10, parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),

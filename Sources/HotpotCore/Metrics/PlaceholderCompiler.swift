@@ -2,7 +2,7 @@
 /// quotes and comments is left alone, as are `::` casts. Values never become SQL text.
 enum PlaceholderCompiler {
     static func compile(_ sql: String, params: [ParameterSpec]) throws(HotpotError) -> (sql: String, order: [String]) {
-        let byName = Dictionary(uniqueKeysWithValues: params.map { ($0.name, $0) })
+        let byName = Dictionary(params.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var order: [String] = []
         var output = ""
         let scalars = Array(sql.unicodeScalars)

@@ -41,6 +41,8 @@ extension HotpotError {
             return HotpotError(.badRequest, "the request body is not valid: \(decodingMessage(error))")
         }
         if error.meansDatabaseUnreachable { return .databaseUnreachable }
+        // PostgreSQL's text refuses NUL characters (invalid_byte_sequence / character_not_in_repertoire).
+        if error.sqlState == "22021" { return HotpotError(.badRequest, "a text value contains a NUL character, which cannot be stored") }
         return HotpotError(.internal, "internal error")
     }
 

@@ -100,8 +100,10 @@ struct MetricController {
     /// `If-Match: <version>` on a save: the version the editor started from (0: none yet).
     static func expectedVersion(_ request: Request) throws -> Int? {
         guard let value = request.headers[.ifMatch] else { return nil }
-        let trimmed = value.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        guard let version = Int(trimmed), (0...Int(Int32.max)).contains(version) else {
+        var trimmed = Substring(value.trimmingCharacters(in: .whitespaces))
+        // One optional pair of quotes (an ETag), then digits only.
+        if trimmed.count >= 2, trimmed.first == "\"", trimmed.last == "\"" { trimmed = trimmed.dropFirst().dropLast() }
+        guard (1...10).contains(trimmed.count), trimmed.allSatisfy({ ("0"..."9").contains($0) }), let version = Int(trimmed), (0...Int(Int32.max)).contains(version) else {
             throw HotpotError.invalidParameter("If-Match", "must be the version number the edit started from (0 when there is none yet)")
         }
         return version

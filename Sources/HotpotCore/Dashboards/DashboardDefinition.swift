@@ -85,7 +85,13 @@ public struct DashboardDefinition: Sendable, Equatable, Encodable {
             throw fail("'id' must be lowercase letters, digits and underscores")
         }
         guard let title = root["title"] as? String, !title.isEmpty else { throw fail("'title' is required") }
-        let description = root["description"] as? String ?? ""
+        /// A key that is absent is nil; one of the wrong type is an error naming it, never silently dropped.
+        func textValue(_ mapping: [String: Any], _ key: String, _ place: String) throws(HotpotError) -> String? {
+            guard let value = mapping[key], !(value is NSNull) else { return nil }
+            guard let string = value as? String else { throw fail("\(place): '\(key)' must be text") }
+            return string
+        }
+        let description = try textValue(root, "description", "the dashboard") ?? ""
 
         var filters: [Filter] = []
         if let raw = root["filters"] {
@@ -141,11 +147,12 @@ public struct DashboardDefinition: Sendable, Equatable, Encodable {
             for (column, unit) in units where !Self.units.contains(unit) {
                 throw fail("\(where_): unit '\(unit)' of '\(column)' must be one of \(Self.units.sorted().joined(separator: ", "))")
             }
+            if let raw = p["width"], !(raw is Int) { throw fail("\(where_): 'width' must be a whole number (1 to 12)") }
             let width = p["width"] as? Int ?? 12
             guard (1...12).contains(width) else { throw fail("\(where_): 'width' is 1 to 12 grid columns") }
             panels.append(Panel(
-                id: panelID, title: p["title"] as? String ?? panelID, metric: metricName, version: metricParts.count > 1 ? metricParts[1] : nil,
-                params: params, chart: chart, x: p["x"] as? String, y: y, series: p["series"] as? String, stats: stats,
+                id: panelID, title: try textValue(p, "title", where_) ?? panelID, metric: metricName, version: metricParts.count > 1 ? metricParts[1] : nil,
+                params: params, chart: chart, x: try textValue(p, "x", where_), y: y, series: try textValue(p, "series", where_), stats: stats,
                 units: units, format: (p["format"] as? [String: Any])?.mapValues { ParameterSpec.text($0) } ?? [:],
                 width: width, definition: nil))
         }

@@ -28,6 +28,11 @@ public struct MetricDefinition: Sendable, Equatable, Codable {
         func fail(_ reason: String, line: Int? = nil) -> HotpotError {
             HotpotError(.invalidInput, "\(fileName)\(line.map { ":\($0)" } ?? ""): \(reason)", details: ["file": fileName])
         }
+        // A NUL would end the query text on the wire (PostgreSQL's protocol strings are NUL-terminated).
+        if let nul = source.firstIndex(of: "\u{0}") {
+            let line = source[..<nul].split(separator: "\n", omittingEmptySubsequences: false).count
+            throw fail("the metric contains a NUL character", line: line)
+        }
         let trimmed = source.drop(while: { $0.isWhitespace })
         guard trimmed.hasPrefix("/* ---") || trimmed.hasPrefix("/*---") else {
             throw fail("a metric starts with YAML front matter in a block comment: /* --- ... --- */", line: 1)
@@ -219,9 +224,19 @@ public struct MetricResult: Sendable, Encodable {
         public var elapsedMs: Double
         public var rowCount: Int
         public var truncated: Bool
+        /// The newest load the rollups reflect; answers are exact for the loads up to it (metrics that
+        /// read only raw tables reflect every committed load, `data_version`).
+        public var rolledUpThrough: RollupFreshness.Through
+        /// Committed event loads not yet folded into the rollups.
+        public var pendingLoads: Int64
+        /// How long the oldest pending load has been waiting (0 when none is).
+        public var rollupLagMs: Int64
 
         public init(metric: String, version: String, params: [String: ResolvedJSON], dataVersion: Int64, asOf: Date?,
-                    cache: String, elapsedMs: Double, rowCount: Int, truncated: Bool) {
+                    cache: String, elapsedMs: Double, rowCount: Int, truncated: Bool, freshness: RollupFreshness) {
+            self.rolledUpThrough = freshness.rolledUpThrough
+            self.pendingLoads = freshness.pendingLoads
+            self.rollupLagMs = freshness.rollupLagMs
             self.metric = metric
             self.version = version
             self.params = params
@@ -284,5 +299,31 @@ public enum ResolvedJSON: Sendable, Encodable, Equatable {
         case .value(let text): try container.encode(text)
         case .list(let items): try container.encode(items)
         }
+    }
+}
+
+/// How far the rollup worker has folded a tenant's committed loads, as every answer reports it.
+public struct RollupFreshness: Sendable, Encodable, Equatable {
+    public struct Through: Sendable, Encodable, Equatable {
+        public var dataVersion: Int64
+        public var importId: Int64?
+        /// The newest event time among the loads folded.
+        public var asOf: Date?
+
+        public init(dataVersion: Int64, importId: Int64?, asOf: Date?) {
+            self.dataVersion = dataVersion
+            self.importId = importId
+            self.asOf = asOf
+        }
+    }
+
+    public var rolledUpThrough: Through
+    public var pendingLoads: Int64
+    public var rollupLagMs: Int64
+
+    public init(rolledUpThrough: Through, pendingLoads: Int64, rollupLagMs: Int64) {
+        self.rolledUpThrough = rolledUpThrough
+        self.pendingLoads = pendingLoads
+        self.rollupLagMs = rollupLagMs
     }
 }

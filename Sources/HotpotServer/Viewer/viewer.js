@@ -618,10 +618,10 @@
   // ---------------------------------------------------------------------------------------------------
   // Filters
 
-  function filterQuery() {
-    const params = new URLSearchParams();
-    for (const [name, value] of Object.entries(state.explicit)) params.set(name, value);
-    return params;
+  // Spaces travel as %20, not as URLSearchParams' '+': the API reads '+' literally (relative dates such as +1d).
+  function filterQuery(extra = []) {
+    return [...Object.entries(state.explicit), ...extra]
+      .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('&');
   }
 
   function setFilter(name, value) {
@@ -842,9 +842,7 @@
   }
 
   async function downloadCSV(entry, button) {
-    const params = filterQuery();
-    params.set('format', 'csv');
-    params.set('panel', entry.panel.id);
+    const params = filterQuery([['format', 'csv'], ['panel', entry.panel.id]]);
     button.disabled = true;
     try {
       const response = await api(`/v1/dashboards/${encodeURIComponent(state.dashboardId)}/data?${params}`, { accept: 'text/csv' });

@@ -1,4 +1,5 @@
 import Foundation
+import HotpotCore
 import Logging
 import PostgresNIO
 import Synchronization
@@ -45,9 +46,33 @@ actor DataVersionCache {
     var isListening: Bool { listening }
 }
 
+/// A tenant's committed loads (`version`, newest event `asOf`) and how far the rollups reflect them.
 public struct DataVersion: Sendable, Equatable {
     public var version: Int64
     public var asOf: Date?
+    /// The rollups are exact for the loads up to this data version.
+    public var rollupVersion: Int64
+    public var rolledUpImportID: Int64?
+    public var rolledUpAsOf: Date?
+    /// When the oldest load not yet folded committed.
+    public var pendingSince: Date?
+
+    public init(version: Int64, asOf: Date?, rollupVersion: Int64? = nil, rolledUpImportID: Int64? = nil, rolledUpAsOf: Date? = nil, pendingSince: Date? = nil) {
+        self.version = version
+        self.asOf = asOf
+        self.rollupVersion = rollupVersion ?? version
+        self.rolledUpImportID = rolledUpImportID
+        self.rolledUpAsOf = rolledUpAsOf ?? asOf
+        self.pendingSince = pendingSince
+    }
+
+    public var pendingLoads: Int64 { max(0, version - rollupVersion) }
+
+    public func freshness(now: Date = Date()) -> RollupFreshness {
+        let lag = pendingLoads > 0 ? pendingSince.map { max(0, Int64(now.timeIntervalSince($0) * 1000)) } ?? 0 : 0
+        return RollupFreshness(rolledUpThrough: .init(dataVersion: rollupVersion, importId: rolledUpImportID, asOf: rolledUpAsOf),
+                               pendingLoads: pendingLoads, rollupLagMs: lag)
+    }
 }
 
 extension HotpotDatabase {

@@ -27,11 +27,16 @@ public struct ImportLedger: Sendable {
         public var startedAt: Date
         public var finishedAt: Date
         public var elapsedMs: Int
+        /// For a committed import: whether the rollups reflect it yet (the rollup worker folds event
+        /// loads after their commit).
+        public var rolledUp: Bool?
     }
 
     static let columns = """
         id, kind, format, source, status, forced, rows_read, rows_loaded, rows_duplicate, rows_rejected,
-        warnings, error, checksum, data_version, started_at, finished_at, elapsed_ms
+        warnings, error, checksum, data_version, started_at, finished_at, elapsed_ms,
+        CASE WHEN status = 'committed' THEN data_version <= (SELECT d.rollup_version FROM hotpot_control.data_versions d
+                                                             WHERE d.tenant_id = imports.tenant_id) END AS rolled_up
         """
 
     public func list(_ tenant: TenantRef, limit: Int = 50, before: Int64? = nil) async throws -> [Entry] {
@@ -88,7 +93,8 @@ public struct ImportLedger: Sendable {
                 dataVersion: try cells["data_version"].decode(Int64?.self),
                 startedAt: try cells["started_at"].decode(Date.self),
                 finishedAt: try cells["finished_at"].decode(Date.self),
-                elapsedMs: try cells["elapsed_ms"].decode(Int.self)))
+                elapsedMs: try cells["elapsed_ms"].decode(Int.self),
+                rolledUp: try cells["rolled_up"].decode(Bool?.self)))
         }
         return result
     }

@@ -26,10 +26,14 @@ public struct ImportRequest: Sendable {
     public var stallTimeout: Duration?
     /// The whole file must have arrived within this (nil: no limit).
     public var uploadTimeout: Duration?
+    /// After committing an event load, fold it into the rollups before returning (otherwise the
+    /// rollup worker of a running server does).
+    public var waitForRollups: Bool
 
     public init(tenant: TenantRef, kind: ImportKind, format: ImportFormat, gzip: Bool = false, source: String,
                 maxErrors: Int = 1000, force: Bool = false, scheduleID: Int64? = nil, maxRecordBytes: Int = 1 << 20,
-                stallTimeout: Duration? = nil, uploadTimeout: Duration? = nil) {
+                stallTimeout: Duration? = nil, uploadTimeout: Duration? = nil, waitForRollups: Bool = true) {
+        self.waitForRollups = waitForRollups
         self.stallTimeout = stallTimeout
         self.uploadTimeout = uploadTimeout
         self.tenant = tenant
@@ -143,9 +147,21 @@ public struct Importer: Sendable {
                     throw error
                 }
             } }
-            if let committed {
+            if var committed {
                 // Readers in this process see the import at once, without waiting for its notification.
                 await database.dataVersions.changed(tenant.id)
+                if kind == .events, request.waitForRollups {
+                    do {
+                        try await RollupFolder(database).fold(tenant)
+                        committed.rolledUp = true
+                    } catch {
+                        // The load is committed; the rollup worker retries the fold.
+                        logger.error("folding the import into the rollups failed; it stays pending", metadata: ["error": .string(String(reflecting: error))])
+                        committed.rolledUp = false
+                    }
+                } else {
+                    committed.rolledUp = kind != .events
+                }
                 return committed
             }
             return try await recordUncommitted(request, finish(.duplicate, error: "this content was already imported for this tenant and kind (use force to import it again)"), rejects: [], started: started)
@@ -314,6 +330,9 @@ public struct Importer: Sendable {
             case .noteTags: (["note_tags_before", "tag_quality_before"], ["note_tags_after", "tag_quality_after"])
             case .events: ([], [])
             }
+            // The hooks compare rollups with the table before and after: event loads still pending are
+            // folded first, so the rollups are exact for every load before this one.
+            try await RollupFolder.foldPending(connection, tenant: tenant, files: files, logger: logger)
             for hook in hooks.before { try await connection.execute(script: try files.sql("rollups/\(hook).sql"), logger: logger) }
             var counts = (0, 0)
             let rows = try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/merge_\(kind.rawValue).sql"), binds: binds), logger: logger)
@@ -323,14 +342,11 @@ public struct Importer: Sendable {
         case .events:
             try await connection.execute(script: try files.sql("imports/fresh_events.sql"), logger: logger)
             try await ensurePartitions(connection, tenant: tenant, logger: logger)
+            // Raw data only: the rollup worker folds these events in after the commit.
             try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/insert_events.sql"), binds: binds), logger: logger)
-            try await connection.execute(script: try files.sql("rollups/apply.sql"), logger: logger)
             let counts = try await connection.query("SELECT (SELECT count(*) FROM rollup_source)::int8, (SELECT count(*) FROM import_events)::int8", logger: logger)
             var result = (0, 0)
             for try await (fresh, staged) in counts.decode((Int, Int).self) { result = (fresh, staged - fresh) }
-            if try await Rollups.importNeedsAnalyze(freshEvents: result.0, on: connection, logger: logger) {
-                try await Rollups.analyze(on: connection, files: files, logger: logger)
-            }
             return result
         }
     }
@@ -401,11 +417,15 @@ public struct Importer: Sendable {
 
     static func bumpDataVersion(_ connection: PostgresConnection, tenant: TenantRef, withEvents: Bool, logger: Logger) async throws -> Int64 {
         // as_of is the newest event time; only event imports move it (rollup_source exists only then).
-        let asOf = withEvents ? "GREATEST(as_of, (SELECT max(occurred_at) FROM rollup_source))" : "as_of"
+        // An event load is pending until the rollup worker folds it; any other import folded what was
+        // pending before merging, so the rollups are exact for it at once.
+        let progress = withEvents
+            ? "as_of = GREATEST(as_of, (SELECT max(occurred_at) FROM rollup_source)), pending_since = CASE WHEN rollup_version = version THEN now() ELSE pending_since END"
+            : "rollup_version = version + 1, rolled_up_at = now(), pending_since = NULL"
         var binds = PostgresBindings()
         binds.append(tenant.id)
         let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-            UPDATE hotpot_control.data_versions SET version = version + 1, as_of = \(asOf), updated_at = now()
+            UPDATE hotpot_control.data_versions SET version = version + 1, \(progress), updated_at = now()
             WHERE tenant_id = $1 RETURNING version
             """, binds: binds), logger: logger)
         for try await version in rows.decode(Int64.self) { return version }

@@ -33,14 +33,16 @@ public struct MetricService: Sendable {
         let timeZone = TimeZone(identifier: tenant.timezone) ?? .gmt
         let params = try resolved.definition.resolve(given, today: DateOnly.today(in: timeZone, now: now), timeZone: timeZone)
         let data = if let known { known } else { try await store.dataVersion(tenant) }
-        var keyParts = [tenant.id.uuidString, name, resolved.version, sha256Hex(resolved.definition.source).prefix(12).description, String(data.version)]
+        // Keyed by the raw and the rolled-up version: an answer reflects both.
+        var keyParts = [tenant.id.uuidString, name, resolved.version, sha256Hex(resolved.definition.source).prefix(12).description,
+                        String(data.version), "r\(data.rollupVersion)"]
         keyParts += params.keys.sorted().map { "\($0)=\(Self.canonical(params[$0]!))" }
         // Answers that depend on the clock are also keyed by the minute they were computed in.
         if resolved.definition.dependsOnClock { keyParts.append("minute=\(Int(now.timeIntervalSince1970 / 60))") }
         let key = sha256Hex(keyParts.joined(separator: "\u{1F}"))
 
         let started = ContinuousClock.now
-        let (output, hit) = try await cache.value(for: key, tenant: tenant.id, dataVersion: data.version) {
+        let (output, hit) = try await cache.value(for: key, tenant: tenant.id, dataVersion: data) {
             guard await limiter.acquire(tenant.id, waitingUpTo: queueFor) else {
                 throw HotpotError(.tooManyRequests, "too many metric queries in flight for this tenant or server; retry shortly")
             }
@@ -60,7 +62,7 @@ public struct MetricService: Sendable {
             metric: name, version: resolved.version, params: params.mapValues(ResolvedJSON.init),
             dataVersion: data.version, asOf: data.asOf, cache: hit ? "hit" : "miss",
             elapsedMs: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15,
-            rowCount: output.rows.count, truncated: output.truncated)
+            rowCount: output.rows.count, truncated: output.truncated, freshness: data.freshness(now: now))
         return Answer(result: MetricResult(columns: output.columns, rows: output.rows, meta: meta), key: key)
     }
 
@@ -79,7 +81,7 @@ public actor ResultCache {
     struct Entry {
         var output: MetricRunner.Output
         var tenant: UUID
-        var dataVersion: Int64
+        var dataVersion: DataVersion
         var bytes: Int
         var lastUse: UInt64
     }
@@ -95,7 +97,7 @@ public actor ResultCache {
     public init(capacityBytes: Int) { self.capacityBytes = capacityBytes }
 
     /// The cached output, or the result of `compute` (run once for concurrent callers with one key).
-    func value(for key: String, tenant: UUID, dataVersion: Int64, compute: @Sendable @escaping () async throws -> MetricRunner.Output) async throws -> (MetricRunner.Output, Bool) {
+    func value(for key: String, tenant: UUID, dataVersion: DataVersion, compute: @Sendable @escaping () async throws -> MetricRunner.Output) async throws -> (MetricRunner.Output, Bool) {
         clock += 1
         if var entry = entries[key] {
             entry.lastUse = clock
@@ -113,9 +115,10 @@ public actor ResultCache {
         return (output, false)
     }
 
-    private func store(_ key: String, _ output: MetricRunner.Output, tenant: UUID, dataVersion: Int64) {
-        // Entries of this tenant from older data versions can never be asked for again.
-        for (otherKey, entry) in entries where entry.tenant == tenant && entry.dataVersion < dataVersion {
+    private func store(_ key: String, _ output: MetricRunner.Output, tenant: UUID, dataVersion: DataVersion) {
+        // Entries of this tenant from older data versions (raw or rolled up) can never be asked for again.
+        for (otherKey, entry) in entries where entry.tenant == tenant
+            && (entry.dataVersion.version, entry.dataVersion.rollupVersion) < (dataVersion.version, dataVersion.rollupVersion) {
             usedBytes -= entry.bytes
             entries[otherKey] = nil
         }

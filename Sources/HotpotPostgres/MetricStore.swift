@@ -42,7 +42,13 @@ public struct MetricStore: Sendable {
             guard let builtin = builtins[name] else { throw HotpotError.notFound("no built-in metric '\(name)'") }
             return Resolved(definition: builtin, version: "builtin", isBuiltin: true)
         }
-        if let version, Int(version) == nil { throw HotpotError.invalidParameter("version", "must be a version number or 'builtin'") }
+        if let version, !(1...18).contains(version.count) || !version.allSatisfy({ ("0"..."9").contains($0) }) {
+            throw HotpotError.invalidParameter("version", "must be a version number or 'builtin'")
+        }
+        // Versions are PostgreSQL integers: a larger number names no version.
+        if let version, let number = Int64(version), number > Int64(Int32.max) {
+            throw HotpotError.notFound("metric '\(name)' has no version \(version)")
+        }
         if let version, let number = Int(version) {
             let rows = try await database.client.query("""
                 SELECT source FROM hotpot_control.metric_versions WHERE tenant_id = \(tenant.id) AND name = \(name) AND version = \(number)
@@ -138,8 +144,13 @@ public struct MetricStore: Sendable {
     public func dataVersion(_ tenant: TenantRef) async throws -> DataVersion {
         let database = self.database
         return try await database.dataVersions.value(tenant.id) {
-            let rows = try await database.client.query("SELECT version, as_of FROM hotpot_control.data_versions WHERE tenant_id = \(tenant.id)", logger: database.logger)
-            for try await (version, asOf) in rows.decode((Int64, Date?).self) { return DataVersion(version: version, asOf: asOf) }
+            let rows = try await database.client.query("""
+                SELECT version, as_of, rollup_version, rolled_up_import_id, rolled_up_as_of, pending_since
+                FROM hotpot_control.data_versions WHERE tenant_id = \(tenant.id)
+                """, logger: database.logger)
+            for try await (version, asOf, rollupVersion, importID, rolledUpAsOf, pendingSince) in rows.decode((Int64, Date?, Int64, Int64?, Date?, Date?).self) {
+                return DataVersion(version: version, asOf: asOf, rollupVersion: rollupVersion, rolledUpImportID: importID, rolledUpAsOf: rolledUpAsOf, pendingSince: pendingSince)
+            }
             return DataVersion(version: 0, asOf: nil)
         }
     }

@@ -64,6 +64,8 @@ public struct Rollups: Sendable {
         try await database.client.withTransaction(logger: logger) { connection in
             // Excludes imports for the duration, which would otherwise add to half-built rollups.
             try await connection.query("SELECT pg_advisory_xact_lock(\(Importer.tenantLockKey(tenant)))", logger: logger)
+            // And folds: a rebuild reads every stored event, pending loads included.
+            try await connection.query("SELECT pg_advisory_xact_lock(\(RollupFolder.foldLockKey(tenant)))", logger: logger)
             try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(quoteIdentifier(tenant.schema)), hotpot_lib"), logger: logger)
             try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL TimeZone TO \(quoteLiteral(tenant.timezone))"), logger: logger)
             try await connection.execute(script: try files.sql("rollups/reset.sql"), logger: logger)
@@ -71,7 +73,14 @@ public struct Rollups: Sendable {
             try await connection.execute(script: try files.sql("rollups/apply.sql"), logger: logger)
             try await connection.query("DROP VIEW rollup_source", logger: logger)
             try await Self.analyze(on: connection, files: files, logger: logger)
-            try await connection.query("UPDATE hotpot_control.data_versions SET version = version + 1, updated_at = now() WHERE tenant_id = \(tenant.id)", logger: logger)
+            try await connection.query("""
+                UPDATE hotpot_control.data_versions SET version = version + 1, updated_at = now(),
+                    rollup_version = version + 1, rolled_up_at = now(), rolled_up_as_of = as_of, pending_since = NULL,
+                    fold_failures = 0, fold_error = NULL,
+                    rolled_up_import_id = (SELECT max(id) FROM hotpot_control.imports
+                                           WHERE tenant_id = \(tenant.id) AND status = 'committed' AND kind = 'events')
+                WHERE tenant_id = \(tenant.id)
+                """, logger: logger)
         }
         await database.dataVersions.changed(tenant.id)
     }

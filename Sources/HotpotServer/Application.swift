@@ -101,6 +101,7 @@ public func buildApplication(
     app.addServices(database.client, TenantPoolSweeper(pools: database.tenantPools), ChangeListenerService(database: database),
                     ScheduleService(database: database, stallTimeout: configuration.uploadStallTimeout, logger: logger),
                     EmbeddedServerSupervisor(database: database, logger: logger),
+                    RollupWorkerService(database: database, logger: logger),
                     ShutdownDeadline(timeout: configuration.shutdownTimeout, database: database, logger: logger))
     app.beforeServerStarts {
         try await Migrator(database).migrate()
@@ -171,6 +172,22 @@ struct ShutdownDeadline: Service {
             exit(1)
         }
         thread.start()
+    }
+}
+
+/// Folds committed event loads into the rollups while the server runs.
+struct RollupWorkerService: Service {
+    let database: HotpotDatabase
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            // The progress columns arrive with migration 0015, run before the server listens.
+            while !Task.isCancelled, (try? await Migrator(database).isCurrent()) != true {
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            await RollupWorker(database).run(logger: logger)
+        }
     }
 }
 

@@ -47,6 +47,9 @@ struct DashboardController {
         var filters: [String: ResolvedJSON]
         var dataVersion: Int64
         var asOf: Date?
+        var rolledUpThrough: RollupFreshness.Through
+        var pendingLoads: Int64
+        var rollupLagMs: Int64
         var panels: [PanelData]
     }
 
@@ -88,7 +91,7 @@ struct DashboardController {
             }
 
             let data = try await metrics.store.dataVersion(tenant)
-            var keyParts = [tenant.id.uuidString, dashboard.id, resolved.version, String(data.version), try await metrics.store.overridesFingerprint(tenant)]
+            var keyParts = [tenant.id.uuidString, dashboard.id, resolved.version, String(data.version), "r\(data.rollupVersion)", try await metrics.store.overridesFingerprint(tenant)]
             keyParts += filters.keys.sorted().map { "\($0)=\(MetricService.canonical(filters[$0]!))" }
             // Clock-dependent panels make an answer valid for the current minute only.
             keyParts.append("minute=\(Int(Date().timeIntervalSince1970 / 60))")
@@ -152,9 +155,11 @@ extension DashboardController {
             }
             return collected.sorted { $0.0 < $1.0 }
         }
+        let freshness = data.freshness()
         let body = DashboardData(
             dashboard: dashboard.id, version: version, filters: filters.mapValues(ResolvedJSON.init),
-            dataVersion: data.version, asOf: data.asOf, panels: results.map(\.1))
+            dataVersion: data.version, asOf: data.asOf, rolledUpThrough: freshness.rolledUpThrough, pendingLoads: freshness.pendingLoads,
+            rollupLagMs: freshness.rollupLagMs, panels: results.map(\.1))
         let etag = sha256Hex(results.map(\.2).joined(separator: "|") + version)
         return (CachedResponse(etag: etag, body: try apiJSONEncoder.encode(body)), !results.contains { $0.2.hasPrefix("error:") })
     }

@@ -43,10 +43,12 @@ struct ImportController {
             let gzip = try query.flag("gzip") ?? (request.headers[.contentEncoding]?.lowercased() == "gzip")
             let maxErrors = try query.integer("max_errors", in: 0...Self.maxErrorsLimit, default: 1000)
             let force = try query.flag("force") ?? false
+            // wait=false answers at commit; the rollup worker then folds the load (GET /v1/imports/{id} and every answer's meta tell when).
+            let wait = try query.flag("wait") ?? true
             let source = query["source"].map(String.init) ?? "http upload"
-            guard source.count <= 500 else { throw HotpotError.invalidParameter("source", "must be at most 500 characters") }
+            guard source.unicodeScalars.count <= 500 else { throw HotpotError.invalidParameter("source", "must be at most 500 characters") }
             let importRequest = ImportRequest(tenant: tenant, kind: kind, format: format, gzip: gzip, source: source, maxErrors: maxErrors, force: force,
-                                              stallTimeout: stallTimeout, uploadTimeout: uploadTimeout)
+                                              stallTimeout: stallTimeout, uploadTimeout: uploadTimeout, waitForRollups: wait)
             let body = LimitedBody(base: request.body, limit: maxUploadBytes)
             let summary = try await Importer(database).run(importRequest, chunks: body)
             let status: HTTPResponse.Status = switch summary.status {

@@ -16,6 +16,8 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(help: "Rejected rows tolerated before the whole file is rejected.") var maxErrors = 1000
     @Flag(help: "Import even if this content was imported before.") var force = false
     @Flag(help: "Treat the input as gzip (implied by a .gz extension).") var gzip = false
+    @Flag(help: "Return once the file is committed; a running server's rollup worker folds it into the rollups (by default the import folds it itself and returns when the rollups reflect it).")
+    var noWait = false
     @Argument(help: "File path, or - for standard input.") var path: String
 
     func validate() throws {
@@ -47,7 +49,7 @@ struct ImportCommand: AsyncParsableCommand {
                 let request = ImportRequest(
                     tenant: tenantRef, kind: kind, format: format, gzip: gzip || inferred.gzip,
                     source: path == "-" ? "stdin" : URL(fileURLWithPath: path).lastPathComponent,
-                    maxErrors: maxErrors, force: force)
+                    maxErrors: maxErrors, force: force, waitForRollups: !noWait)
                 return try await Importer(database).run(request, chunks: FileChunks(handle: handle)) { progress in
                     progressBar?.update(progress)
                 }

@@ -30,6 +30,9 @@ public struct ImportSummary: Sendable, Codable, Equatable {
     public var error: String?
     public var checksum: String?
     public var dataVersion: Int64?
+    /// For a committed import: whether the rollups already reflect it (an event load returned without
+    /// waiting, or whose fold failed, is folded later by the rollup worker).
+    public var rolledUp: Bool?
 
     public init(importId: Int64? = nil, kind: ImportKind, format: ImportFormat, source: String, status: Status,
                 rowsRead: Int = 0, rowsLoaded: Int = 0, rowsDuplicate: Int = 0, rowsRejected: Int = 0, elapsedMs: Int = 0,

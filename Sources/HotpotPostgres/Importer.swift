@@ -526,6 +526,14 @@ struct GzipStream {
     }
 }
 
+/// The default limits on an upload's pace (the server's HOTPOT_UPLOAD_* settings start from these).
+public enum UploadLimits {
+    /// Nothing arrived for this long: the upload stalled.
+    public static let stallTimeout = Duration.seconds(30)
+    /// The longest an upload may take in all.
+    public static let uploadTimeout = Duration.seconds(6 * 3600)
+}
+
 /// An upload that ended before its last byte: the client stalled, took too long, went away, or the
 /// server is shutting down. Recorded as a failed import, rolled back.
 public struct UploadInterrupted: Error, CustomStringConvertible, Sendable {

@@ -11,12 +11,14 @@ import Glibc
 /// Scheduled imports: definitions, and the runner `hotpot serve` drives.
 public struct Schedules: Sendable {
     public let database: HotpotDatabase
-    /// A URL source that sends nothing for this long fails as stalled.
+    /// A URL source that sends nothing for this long, or takes longer than `uploadTimeout`, fails.
     public let stallTimeout: Duration
+    public let uploadTimeout: Duration
 
-    public init(_ database: HotpotDatabase, stallTimeout: Duration = .seconds(30)) {
+    public init(_ database: HotpotDatabase, stallTimeout: Duration = UploadLimits.stallTimeout, uploadTimeout: Duration = UploadLimits.uploadTimeout) {
         self.database = database
         self.stallTimeout = stallTimeout
+        self.uploadTimeout = uploadTimeout
     }
 
     public struct Schedule: Sendable, Codable, Equatable {
@@ -275,7 +277,7 @@ public struct Schedules: Sendable {
             throw HotpotError(.invalidInput, "cannot tell the format of \(job.source): give the schedule a format")
         }
         let importRequest = ImportRequest(tenant: job.tenant, kind: job.kind, format: format, gzip: gzip, source: job.source, maxErrors: job.maxErrors, scheduleID: job.id,
-                                          stallTimeout: stallTimeout, uploadTimeout: .seconds(6 * 3600))
+                                          stallTimeout: stallTimeout, uploadTimeout: uploadTimeout)
         let summary = try await Importer(database).run(importRequest, chunks: response.body)
         outcome.summaries.append(summary)
         outcome.etag = response.headers.first(name: "ETag")

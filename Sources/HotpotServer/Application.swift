@@ -26,7 +26,7 @@ public struct ServerConfiguration: Sendable {
     public var shutdownTimeout: Duration
 
     public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil, maxUploadBytes: Int = 8 << 30, corsOrigins: [String] = [],
-                uploadStallTimeout: Duration = .seconds(30), uploadTimeout: Duration = .seconds(6 * 3600), shutdownTimeout: Duration = .seconds(15)) {
+                uploadStallTimeout: Duration = UploadLimits.stallTimeout, uploadTimeout: Duration = UploadLimits.uploadTimeout, shutdownTimeout: Duration = .seconds(15)) {
         self.host = host
         self.port = port
         self.adminKey = adminKey
@@ -39,8 +39,8 @@ public struct ServerConfiguration: Sendable {
 
     /// The configuration from HOTPOT_* variables (see the README), with the address from flags.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment, host: String, port: Int) throws -> ServerConfiguration {
-        func seconds(_ name: String, default value: Int) throws -> Duration {
-            guard let text = environment[name], !text.isEmpty else { return .seconds(value) }
+        func seconds(_ name: String, default value: Duration) throws -> Duration {
+            guard let text = environment[name], !text.isEmpty else { return value }
             guard let number = Int(text), (1...(366 * 86400)).contains(number) else {
                 throw HotpotError.configuration("\(name) must be a whole number of seconds from 1 to 31622400")
             }
@@ -49,9 +49,9 @@ public struct ServerConfiguration: Sendable {
         return ServerConfiguration(
             host: host, port: port, adminKey: environment["HOTPOT_ADMIN_KEY"],
             corsOrigins: (environment["HOTPOT_CORS_ORIGIN"] ?? "").split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty },
-            uploadStallTimeout: try seconds("HOTPOT_UPLOAD_STALL_SECONDS", default: 30),
-            uploadTimeout: try seconds("HOTPOT_UPLOAD_TIMEOUT_SECONDS", default: 6 * 3600),
-            shutdownTimeout: try seconds("HOTPOT_SHUTDOWN_TIMEOUT_SECONDS", default: 15))
+            uploadStallTimeout: try seconds("HOTPOT_UPLOAD_STALL_SECONDS", default: UploadLimits.stallTimeout),
+            uploadTimeout: try seconds("HOTPOT_UPLOAD_TIMEOUT_SECONDS", default: UploadLimits.uploadTimeout),
+            shutdownTimeout: try seconds("HOTPOT_SHUTDOWN_TIMEOUT_SECONDS", default: .seconds(15)))
     }
 }
 
@@ -99,7 +99,7 @@ public func buildApplication(
         logger: logger
     )
     app.addServices(database.client, TenantPoolSweeper(pools: database.tenantPools), ChangeListenerService(database: database),
-                    ScheduleService(database: database, stallTimeout: configuration.uploadStallTimeout, logger: logger),
+                    ScheduleService(database: database, stallTimeout: configuration.uploadStallTimeout, uploadTimeout: configuration.uploadTimeout, logger: logger),
                     EmbeddedServerSupervisor(database: database, logger: logger),
                     RollupWorkerService(database: database, logger: logger),
                     ShutdownDeadline(timeout: configuration.shutdownTimeout, database: database, logger: logger))
@@ -213,10 +213,11 @@ struct EmbeddedServerSupervisor: Service {
 struct ScheduleService: Service {
     let database: HotpotDatabase
     let stallTimeout: Duration
+    let uploadTimeout: Duration
     let logger: Logger
 
     func run() async throws {
-        let schedules = Schedules(database, stallTimeout: stallTimeout)
+        let schedules = Schedules(database, stallTimeout: stallTimeout, uploadTimeout: uploadTimeout)
         await cancelWhenGracefulShutdown {
             // Services start alongside the migrations run before the server listens: wait for them.
             while !Task.isCancelled, (try? await Migrator(database).isCurrent()) != true {

@@ -188,7 +188,7 @@ enum FuzzTool {
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
-        let box = FuzzProcess(process)
+        let box = ProcessBox(process)
         // The script stops Schemathesis at HOTPOT_FUZZ_TIMEOUT; this is the backstop if the script hangs.
         let backstop = settings.timeout + 60
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -226,23 +226,5 @@ enum FuzzTool {
         var run: String
         var seconds: Int
         var description: String { "the \(run) fuzz run did not finish within \(seconds) s" }
-    }
-}
-
-/// A `Process` handed across tasks: it is only started once and then only read or terminated.
-private final class FuzzProcess: @unchecked Sendable {
-    let process: Process
-    init(_ process: Process) { self.process = process }
-
-    func runToEnd() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            process.terminationHandler = { _ in continuation.resume() }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
     }
 }

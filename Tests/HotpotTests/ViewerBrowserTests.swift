@@ -216,23 +216,6 @@ struct Chromium: Sendable {
     }
 }
 
-/// A `Process` handed across tasks: it is only started once and then only read or terminated.
-private final class ProcessBox: @unchecked Sendable {
-    let process: Process
-    init(_ process: Process) { self.process = process }
-
-    func runToEnd() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            process.terminationHandler = { _ in continuation.resume() }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-    }
-}
 
 /// Just enough reading of a dumped DOM: the body's attributes and each panel's element.
 struct RenderedPage {

@@ -29,7 +29,7 @@ import Testing
                 try await client.execute(uri: "/v1/imports/\(id)?per_page=1000&page=1000000", method: .get, headers: bearer(loader.key)) { response in
                     #expect(response.status == .ok)
                 }
-                for query in ["max_errors=-1", "max_errors=99999999999999999999", "force=maybe", "kind=events&gzip=yes"] {
+                for query in ["max_errors=-1", "max_errors=99999999999999999999", "force=maybe", "kind=events&gzip=yes", "wait=later"] {
                     try await client.execute(uri: "/v1/imports?kind=events&\(query)", method: .post, headers: bearer(loader.key), body: ByteBuffer(string: "x")) { response in
                         #expect(response.status == .badRequest, "\(query)")
                     }
@@ -102,6 +102,16 @@ import Testing
                 }
             }
         }
+    }
+
+    @Test func uploadSettingsFromTheEnvironmentAreChecked() throws {
+        for bad in ["abc", "0", "-5", "99999999999"] {
+            #expect(throws: HotpotError.self) { try ServerConfiguration.fromEnvironment(["HOTPOT_UPLOAD_STALL_SECONDS": bad], host: "127.0.0.1", port: 0) }
+            #expect(throws: HotpotError.self) { try ServerConfiguration.fromEnvironment(["HOTPOT_SHUTDOWN_TIMEOUT_SECONDS": bad], host: "127.0.0.1", port: 0) }
+        }
+        let configured = try ServerConfiguration.fromEnvironment(["HOTPOT_UPLOAD_STALL_SECONDS": "45", "HOTPOT_UPLOAD_TIMEOUT_SECONDS": "600"], host: "127.0.0.1", port: 0)
+        #expect(configured.uploadStallTimeout == .seconds(45) && configured.uploadTimeout == .seconds(600))
+        #expect(try ServerConfiguration.fromEnvironment([:], host: "127.0.0.1", port: 0).uploadStallTimeout == UploadLimits.stallTimeout)
     }
 
     @Test func cronAndIntervalsNeverTrap() throws {

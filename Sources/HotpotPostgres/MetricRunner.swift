@@ -26,6 +26,8 @@ public struct MetricRunner: Sendable {
         public var columns: [MetricResult.Column]
         public var rows: [[JSONValue]]
         public var truncated: Bool
+        /// The loads this output reflects, read in the same snapshot as the metric.
+        public var dataVersion: DataVersion
     }
 
     public func run(_ metric: MetricDefinition, params: [String: ResolvedValue], tenant: TenantRef, rowCap: Int? = nil) async throws -> Output {
@@ -43,11 +45,14 @@ public struct MetricRunner: Sendable {
         let timeoutMs = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let logger = database.logger
         return try await database.withTenantConnection(tenant) { connection in
-            try await connection.query("BEGIN READ ONLY", logger: logger)
+            // REPEATABLE READ: the data version and the metric read one snapshot, so the answer is exact for
+            // the loads its meta names even when a fold commits in between.
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             do {
                 try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(timeoutMs)"), logger: logger)
+                let dataVersion = try await Self.snapshotDataVersion(connection, logger: logger)
                 let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-                var output = Output(columns: [], rows: [], truncated: false)
+                var output = Output(columns: [], rows: [], truncated: false, dataVersion: dataVersion)
                 var columnTypes: [PostgresDataType] = []
                 for column in rows.columns {
                     columnTypes.append(column.dataType)
@@ -79,6 +84,18 @@ public struct MetricRunner: Sendable {
                 throw MetricRunner.describe(error, metric: metric)
             }
         }
+    }
+
+    /// The tenant's data version in the transaction's snapshot (sql/migrations/0016_snapshot_data_version.sql).
+    static func snapshotDataVersion(_ connection: PostgresConnection, logger: Logger) async throws -> DataVersion {
+        let rows = try await connection.query("""
+            SELECT version, as_of, rollup_version, rolled_up_import_id, rolled_up_as_of, pending_since
+            FROM hotpot_lib.snapshot_data_version()
+            """, logger: logger)
+        for try await (version, asOf, rollupVersion, importID, rolledUpAsOf, pendingSince) in rows.decode((Int64, Date?, Int64, Int64?, Date?, Date?).self) {
+            return DataVersion(version: version, asOf: asOf, rollupVersion: rollupVersion, rolledUpImportID: importID, rolledUpAsOf: rolledUpAsOf, pendingSince: pendingSince)
+        }
+        return DataVersion(version: 0, asOf: nil)
     }
 
     /// Errors from the metric's own SQL become 400s carrying PostgreSQL's message and where in the

@@ -22,6 +22,8 @@ public struct MetricService: Sendable {
         public var result: MetricResult
         /// Identifies this exact answer (tenant, metric version, parameters, data version): the ETag.
         public var key: String
+        /// The loads the answer reflects (as in its meta).
+        public var dataVersion: DataVersion
     }
 
     /// `queueFor`: how long to wait for a free slot before answering 429 (dashboards queue their panels;
@@ -34,15 +36,19 @@ public struct MetricService: Sendable {
         let params = try resolved.definition.resolve(given, today: DateOnly.today(in: timeZone, now: now), timeZone: timeZone)
         let data = if let known { known } else { try await store.dataVersion(tenant) }
         // Keyed by the raw and the rolled-up version: an answer reflects both.
-        var keyParts = [tenant.id.uuidString, name, resolved.version, sha256Hex(resolved.definition.source).prefix(12).description,
-                        String(data.version), "r\(data.rollupVersion)"]
-        keyParts += params.keys.sorted().map { "\($0)=\(Self.canonical(params[$0]!))" }
+        var fixedParts = [tenant.id.uuidString, name, resolved.version, sha256Hex(resolved.definition.source).prefix(12).description]
+        fixedParts += params.keys.sorted().map { "\($0)=\(Self.canonical(params[$0]!))" }
         // Answers that depend on the clock are also keyed by the minute they were computed in.
-        if resolved.definition.dependsOnClock { keyParts.append("minute=\(Int(now.timeIntervalSince1970 / 60))") }
-        let key = sha256Hex(keyParts.joined(separator: "\u{1F}"))
+        if resolved.definition.dependsOnClock { fixedParts.append("minute=\(Int(now.timeIntervalSince1970 / 60))") }
+        let keyParts = fixedParts
+        @Sendable func key(_ data: DataVersion) -> String {
+            sha256Hex((keyParts + [String(data.version), "r\(data.rollupVersion)"]).joined(separator: "\u{1F}"))
+        }
 
         let started = ContinuousClock.now
-        let (output, hit) = try await cache.value(for: key, tenant: tenant.id, dataVersion: data) {
+        // Looked up under the version known now; a run stores its output under the version its snapshot
+        // saw (a fold may have committed in between), so no entry is ever kept under a version it does not reflect.
+        let (output, hit) = try await cache.value(for: key(data), tenant: tenant.id, storeKey: { key($0.dataVersion) }) {
             guard await limiter.acquire(tenant.id, waitingUpTo: queueFor) else {
                 throw HotpotError(.tooManyRequests, "too many metric queries in flight for this tenant or server; retry shortly")
             }
@@ -60,10 +66,10 @@ public struct MetricService: Sendable {
             elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         let meta = MetricResult.Meta(
             metric: name, version: resolved.version, params: params.mapValues(ResolvedJSON.init),
-            dataVersion: data.version, asOf: data.asOf, cache: hit ? "hit" : "miss",
+            dataVersion: output.dataVersion.version, asOf: output.dataVersion.asOf, cache: hit ? "hit" : "miss",
             elapsedMs: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15,
-            rowCount: output.rows.count, truncated: output.truncated, freshness: data.freshness(now: now))
-        return Answer(result: MetricResult(columns: output.columns, rows: output.rows, meta: meta), key: key)
+            rowCount: output.rows.count, truncated: output.truncated, freshness: output.dataVersion.freshness(now: now))
+        return Answer(result: MetricResult(columns: output.columns, rows: output.rows, meta: meta), key: key(output.dataVersion), dataVersion: output.dataVersion)
     }
 
     public static func canonical(_ value: ResolvedValue) -> String {
@@ -97,7 +103,9 @@ public actor ResultCache {
     public init(capacityBytes: Int) { self.capacityBytes = capacityBytes }
 
     /// The cached output, or the result of `compute` (run once for concurrent callers with one key).
-    func value(for key: String, tenant: UUID, dataVersion: DataVersion, compute: @Sendable @escaping () async throws -> MetricRunner.Output) async throws -> (MetricRunner.Output, Bool) {
+    /// `storeKey` names the entry a computed output is kept under (its own data version's key).
+    func value(for key: String, tenant: UUID, storeKey: (MetricRunner.Output) -> String,
+               compute: @Sendable @escaping () async throws -> MetricRunner.Output) async throws -> (MetricRunner.Output, Bool) {
         clock += 1
         if var entry = entries[key] {
             entry.lastUse = clock
@@ -111,7 +119,7 @@ public actor ResultCache {
         inFlight[key] = task
         defer { inFlight[key] = nil }
         let output = try await task.value
-        store(key, output, tenant: tenant, dataVersion: dataVersion)
+        store(storeKey(output), output, tenant: tenant, dataVersion: output.dataVersion)
         return (output, false)
     }
 

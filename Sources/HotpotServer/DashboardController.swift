@@ -127,24 +127,25 @@ struct DashboardController {
 }
 
 extension DashboardController {
-    /// Runs every panel (a few at a time) and encodes the answer; `complete` is false if a panel failed.
+    /// Runs every panel (a few at a time) and encodes the answer; `complete` is false if a panel failed
+    /// or the answer reflects other loads than `known`.
     func compute(dashboard: DashboardDefinition, version: String, tenant: TenantRef, filters: [String: ResolvedValue],
-                 data: DataVersion, context: AppRequestContext) async throws -> (CachedResponse, complete: Bool) {
-        let results = await withTaskGroup(of: (Int, PanelData, String).self) { group in
-            var collected: [(Int, PanelData, String)] = []
+                 data known: DataVersion, context: AppRequestContext) async throws -> (CachedResponse, complete: Bool) {
+        var results = await withTaskGroup(of: (Int, PanelData, String, DataVersion?).self) { group in
+            var collected: [(Int, PanelData, String, DataVersion?)] = []
             var next = 0
             func add(_ index: Int) {
                 let panel = dashboard.panels[index]
                 group.addTask {
                     do {
                         let answer = try await metrics.answer(tenant, name: panel.metric, version: panel.version,
-                                                              given: dashboard.metricValues(for: panel, filters: filters), queueFor: .seconds(10), dataVersion: data)
-                        return (index, PanelData(id: panel.id, metric: panel.metric, columns: answer.result.columns, rows: answer.result.rows, meta: answer.result.meta), answer.key)
+                                                              given: dashboard.metricValues(for: panel, filters: filters), queueFor: .seconds(10), dataVersion: known)
+                        return (index, PanelData(id: panel.id, metric: panel.metric, columns: answer.result.columns, rows: answer.result.rows, meta: answer.result.meta), answer.key, answer.dataVersion)
                     } catch {
                         // A failing panel reports its own error; the others still answer.
                         let mapped = HotpotError.from(error)
                         context.logger.warning("dashboard panel failed", metadata: ["panel": .string(panel.id), "error": .string(String(reflecting: error))])
-                        return (index, PanelData(id: panel.id, metric: panel.metric, error: ErrorBody(code: mapped.code.rawValue, message: mapped.message)), "error:\(mapped.message)")
+                        return (index, PanelData(id: panel.id, metric: panel.metric, error: ErrorBody(code: mapped.code.rawValue, message: mapped.message)), "error:\(mapped.message)", nil)
                     }
                 }
             }
@@ -155,13 +156,32 @@ extension DashboardController {
             }
             return collected.sorted { $0.0 < $1.0 }
         }
+        // Every panel says which loads it reflects; the dashboard's meta names them when all panels agree
+        // (a fold that commits while the panels run makes the later ones newer: those are asked again at
+        // the newest version, from the cache or a fresh run, so one answer reflects one set of loads).
+        var data = known
+        for _ in 0..<2 {
+            guard let newest = results.compactMap(\.3).max(by: { ($0.version, $0.rollupVersion) < ($1.version, $1.rollupVersion) }) else { break }
+            data = newest
+            let stale = results.indices.filter { index in results[index].3.map { ($0.version, $0.rollupVersion) != (newest.version, newest.rollupVersion) } ?? false }
+            if stale.isEmpty { break }
+            for index in stale {
+                let panel = dashboard.panels[index]
+                if let answer = try? await metrics.answer(tenant, name: panel.metric, version: panel.version,
+                                                          given: dashboard.metricValues(for: panel, filters: filters), queueFor: .seconds(10), dataVersion: newest) {
+                    results[index] = (index, PanelData(id: panel.id, metric: panel.metric, columns: answer.result.columns, rows: answer.result.rows, meta: answer.result.meta), answer.key, answer.dataVersion)
+                }
+            }
+        }
         let freshness = data.freshness()
         let body = DashboardData(
             dashboard: dashboard.id, version: version, filters: filters.mapValues(ResolvedJSON.init),
             dataVersion: data.version, asOf: data.asOf, rolledUpThrough: freshness.rolledUpThrough, pendingLoads: freshness.pendingLoads,
             rollupLagMs: freshness.rollupLagMs, panels: results.map(\.1))
         let etag = sha256Hex(results.map(\.2).joined(separator: "|") + version)
-        return (CachedResponse(etag: etag, body: try apiJSONEncoder.encode(body)), !results.contains { $0.2.hasPrefix("error:") })
+        // Kept only when complete and exactly at the version the response cache is keyed by.
+        let uniform = results.allSatisfy { $0.3.map { ($0.version, $0.rollupVersion) == (known.version, known.rollupVersion) } ?? true }
+        return (CachedResponse(etag: etag, body: try apiJSONEncoder.encode(body)), uniform && !results.contains { $0.2.hasPrefix("error:") })
     }
 }
 

@@ -76,6 +76,52 @@ import Testing
         }
     }
 
+    /// Impressions in the loads up to a data version, counted from the raw rows: the oracle for an
+    /// answer that says it reflects those loads.
+    static func impressionsThrough(_ database: HotpotDatabase, _ tenant: TenantRef, dataVersion: Int64) async throws -> Int {
+        let rows = try await tenantRows(database, tenant, """
+            SELECT count(*)::text FROM events
+            WHERE event_type = 'impression' AND import_id IN (
+                SELECT id FROM hotpot_control.imports WHERE tenant_id = '\(tenant.id.uuidString)' AND data_version <= \(dataVersion))
+            """)
+        return Int(rows.first?.first.flatMap { $0 } ?? "") ?? -1
+    }
+
+    @Test func answersDuringAFoldAreExactForTheLoadsTheirMetaNames() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            _ = try await importText(database, tenant, .events, Self.events(0))
+            let stale = try await MetricStore(database).dataVersion(tenant)
+            for index in 1..<4 { _ = try await Self.importWithoutWaiting(database, tenant, .events, Self.events(index)) }
+            let given = ["from": ["2026-09-01"], "to": ["2026-10-31"]]
+            func check(_ answer: MetricService.Answer) async throws {
+                let total = answer.result.rows.reduce(0) { sum, row in if case .int(let n) = row.last { sum + Int(n) } else { sum } }
+                let through = answer.result.meta.rolledUpThrough.dataVersion
+                let expected = try await Self.impressionsThrough(database, tenant, dataVersion: through)
+                #expect(total == expected, "answer at rolled-up version \(through)")
+                #expect(answer.result.meta.pendingLoads == answer.result.meta.dataVersion - through)
+            }
+            // Answers taken while a fold runs, each from a fresh service (no cache between them).
+            let folding = Task { try await RollupFolder(database).fold(tenant) }
+            var seen: Set<Int64> = []
+            for _ in 0..<40 {
+                let answer = try await MetricService(database: database).answer(tenant, name: "impressions_daily", version: nil, given: given)
+                try await check(answer)
+                seen.insert(answer.result.meta.rolledUpThrough.dataVersion)
+                if answer.result.meta.pendingLoads == 0 { break }
+            }
+            #expect(try await folding.value.loads == 3)
+            // A caller that still believes the version from before the fold (a notification not yet
+            // seen) gets the answer its snapshot reflects, and meta and key say so.
+            let service = try MetricService(database: database)
+            let late = try await service.answer(tenant, name: "impressions_daily", version: nil, given: given, dataVersion: stale)
+            try await check(late)
+            #expect(late.result.meta.pendingLoads == 0 && late.result.meta.dataVersion > stale.version)
+            let again = try await service.answer(tenant, name: "impressions_daily", version: nil, given: given)
+            #expect(again.key == late.key && again.result.meta.cache == "hit")
+            #expect(!seen.isEmpty)
+        }
+    }
+
     @Test func aFailedOrKilledFoldLeavesNothingAndIsRetried() async throws {
         try await TestDatabase.withTenant { database, reference in
             try await Self.reference(database, reference)

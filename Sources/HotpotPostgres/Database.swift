@@ -43,6 +43,8 @@ public final class HotpotDatabase: Sendable {
     public let client: PostgresClient
     public let settings: ConnectionSettings
     public let files: ProjectFiles
+    /// The SQL files, read and checked at start-up.
+    public let sql: SQLCatalogue
     public let logger: Logger
     public let embedded: EmbeddedPostgres.Running?
     public let tenantPools: TenantPools
@@ -63,9 +65,10 @@ public final class HotpotDatabase: Sendable {
     /// Key prefix -> last time this process recorded its use.
     let keyTouches = TTLCache<String, Bool>(ttl: .seconds(60))
 
-    init(settings: ConnectionSettings, files: ProjectFiles, embedded: EmbeddedPostgres.Running?, configuration: HotpotConfiguration, logger: Logger) {
+    init(settings: ConnectionSettings, files: ProjectFiles, sql: SQLCatalogue, embedded: EmbeddedPostgres.Running?, configuration: HotpotConfiguration, logger: Logger) {
         self.settings = settings
         self.files = files
+        self.sql = sql
         self.embedded = embedded
         self.logger = logger
         self.client = PostgresClient(configuration: settings.clientConfiguration(maximumConnections: configuration.servicePoolSize), backgroundLogger: logger)
@@ -78,16 +81,18 @@ public final class HotpotDatabase: Sendable {
 
     /// Finds or starts the database server and makes sure Hotpot's database exists. Does not migrate.
     public static func connect(_ configuration: HotpotConfiguration, logger: Logger) async throws -> HotpotDatabase {
+        // Before anything starts: a missing or broken SQL file stops start-up, naming it.
+        let sql = try SQLCatalogue.load(configuration.files)
         if let url = configuration.databaseURL {
             let settings = try ConnectionSettings(url: url)
             try await probe(settings, logger: logger)
-            return HotpotDatabase(settings: settings, files: configuration.files, embedded: nil, configuration: configuration, logger: logger)
+            return HotpotDatabase(settings: settings, files: configuration.files, sql: sql, embedded: nil, configuration: configuration, logger: logger)
         }
         let launcher = EmbeddedPostgres(home: configuration.home, extraSettings: configuration.embeddedSettings, logger: logger)
         let running = try launcher.start()
         try await probe(running.connection.with(database: "postgres"), logger: logger)
         try await ensureDatabaseExists(running.connection, logger: logger)
-        return HotpotDatabase(settings: running.connection, files: configuration.files, embedded: running, configuration: configuration, logger: logger)
+        return HotpotDatabase(settings: running.connection, files: configuration.files, sql: sql, embedded: running, configuration: configuration, logger: logger)
     }
 
     /// One direct connection attempt, so a wrong address or password fails now with PostgreSQL's own

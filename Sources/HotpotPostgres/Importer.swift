@@ -93,7 +93,7 @@ public struct Importer: Sendable {
             return summary
         }
 
-        let files = database.files
+        let sql = database.sql
         let kind = request.kind
         let tenant = request.tenant
         do {
@@ -107,7 +107,7 @@ public struct Importer: Sendable {
                     // The rollup statements are planned as expensive enough to JIT-compile, which took 0.2-0.5 s
                     // each, more than most of them then run for on a day's file.
                     try await connection.query("SET LOCAL jit = off", logger: logger)
-                    try await connection.execute(script: try files.sql("imports/staging_\(kind.rawValue).sql"), logger: logger)
+                    try await connection.execute(script: sql.imports.staging(kind), logger: logger)
 
                     // The file streams into this transaction's own staging table while it holds no lock on
                     // the tenant, so a slow or stalled client delays nobody else's import.
@@ -317,33 +317,30 @@ public struct Importer: Sendable {
 
     /// Merges the staged rows into the tenant's tables; returns (loaded, duplicate) row counts.
     private func merge(_ connection: PostgresConnection, kind: ImportKind, tenant: TenantRef, importID: Int64, logger: Logger) async throws -> (Int, Int) {
-        let files = database.files
+        let sql = database.sql
         var binds = PostgresBindings()
         binds.append(importID)
         switch kind {
         case .notes, .users, .noteTags:
-            // Rollups that depend on these tables follow the rows this merge changes: the scripts in
-            // sql/rollups/ run before it see the table as it was, those run after it as it is now.
-            let hooks: (before: [String], after: [String]) = switch kind {
-            case .users: (["users_before", "new_user_segments_before"], ["users_after", "new_user_segments_after"])
-            case .notes: (["notes_before", "new_user_segments_before", "tag_quality_before"], ["notes_after", "new_user_segments_after", "tag_quality_after"])
-            case .noteTags: (["note_tags_before", "tag_quality_before"], ["note_tags_after", "tag_quality_after"])
-            case .events: ([], [])
+            guard let merge = sql.imports.merge(kind), let steps = RollupManifest.Step.around(kind) else {
+                throw HotpotError(.internal, "no merge for \(kind.rawValue) imports")
             }
-            // The hooks compare rollups with the table before and after: event loads still pending are
-            // folded first, so the rollups are exact for every load before this one.
-            try await RollupFolder.foldPending(connection, tenant: tenant, files: files, logger: logger)
-            for hook in hooks.before { try await connection.execute(script: try files.sql("rollups/\(hook).sql"), logger: logger) }
+            // Rollups that depend on these tables follow the rows this merge changes: their `.before`
+            // steps see the table as it was, their `.after` steps as it is now. They compare rollups
+            // before and after, so event loads still pending are folded first: the rollups are then exact
+            // for every load before this one.
+            try await RollupFolder.foldPending(connection, tenant: tenant, manifest: sql.rollups, logger: logger)
+            try await Rollups.aroundMerge(steps.before, manifest: sql.rollups, on: connection, logger: logger)
             var counts = (0, 0)
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/merge_\(kind.rawValue).sql"), binds: binds), logger: logger)
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: merge, binds: binds), logger: logger)
             for try await (loaded, duplicate) in rows.decode((Int, Int).self) { counts = (loaded, duplicate) }
-            for hook in hooks.after { try await connection.execute(script: try files.sql("rollups/\(hook).sql"), logger: logger) }
+            try await Rollups.aroundMerge(steps.after, manifest: sql.rollups, on: connection, logger: logger)
             return counts
         case .events:
-            try await connection.execute(script: try files.sql("imports/fresh_events.sql"), logger: logger)
+            try await connection.execute(script: sql.imports.freshEvents, logger: logger)
             try await ensurePartitions(connection, tenant: tenant, logger: logger)
             // Raw data only: the rollup worker folds these events in after the commit.
-            try await connection.query(PostgresQuery(unsafeSQL: try files.sql("imports/insert_events.sql"), binds: binds), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: sql.imports.insertEvents, binds: binds), logger: logger)
             let counts = try await connection.query("SELECT (SELECT count(*) FROM rollup_source)::int8, (SELECT count(*) FROM import_events)::int8", logger: logger)
             var result = (0, 0)
             for try await (fresh, staged) in counts.decode((Int, Int).self) { result = (fresh, staged - fresh) }
@@ -356,7 +353,7 @@ public struct Importer: Sendable {
     /// which must not wait for the import to commit.
     private func ensurePartitions(_ connection: PostgresConnection, tenant: TenantRef, logger: Logger) async throws {
         var months: [Date] = []
-        for try await month in try await connection.query(PostgresQuery(unsafeSQL: try database.files.sql("imports/event_months.sql")), logger: logger).decode(Date.self) {
+        for try await month in try await connection.query(PostgresQuery(unsafeSQL: database.sql.imports.eventMonths), logger: logger).decode(Date.self) {
             months.append(month)
         }
         guard !months.isEmpty else { return }

@@ -16,13 +16,16 @@ public struct Migrator: Sendable {
     public struct Report: Sendable, Equatable {
         public var applied: [String] = []
         public var tenantMigrationsApplied = 0
+        /// Rollups created or rebuilt in tenants because the manifest changed.
+        public var rollupsBuilt = 0
     }
 
     @discardableResult
     public func migrate() async throws -> Report {
         let logger = database.logger
-        let migrations = try database.files.migrations("migrations")
-        let tenantMigrations = try database.files.migrations("tenant")
+        let migrations = database.sql.migrations
+        let tenantMigrations = database.sql.tenantMigrations
+        let manifest = database.sql.rollups
         return try await database.client.withConnection { connection in
             try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
             do {
@@ -55,6 +58,13 @@ public struct Migrator: Sendable {
                 let tenants = try await TenantStore(database).list(on: connection)
                 for tenant in tenants {
                     report.tenantMigrationsApplied += try await Self.applyTenantTemplate(tenantMigrations, to: tenant, on: connection, logger: logger)
+                    let rebuilt = try await connection.withTransaction(logger: logger) { connection in
+                        try await Rollups.sync(tenant, manifest: manifest, on: connection, logger: logger)
+                    }
+                    if !rebuilt.isEmpty {
+                        logger.info("built rollups", metadata: ["tenant": "\(tenant.slug)", "rollups": "\(rebuilt.joined(separator: ", "))"])
+                        report.rollupsBuilt += rebuilt.count
+                    }
                 }
                 try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
                 return report
@@ -67,7 +77,7 @@ public struct Migrator: Sendable {
 
     /// Whether every migration file has been applied (for `/readyz`).
     public func isCurrent() async throws -> Bool {
-        let migrations = try database.files.migrations("migrations")
+        let migrations = database.sql.migrations
         let rows = try await database.client.query("SELECT count(*)::int8 FROM hotpot_control.schema_migrations", logger: database.logger)
         for try await count in rows.decode(Int.self) { return count >= migrations.count }
         return false

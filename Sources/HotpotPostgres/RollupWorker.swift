@@ -28,7 +28,7 @@ public struct RollupFolder: Sendable {
     @discardableResult
     public func fold(_ tenant: TenantRef, logger: Logger? = nil) async throws -> Outcome {
         let logger = logger ?? database.logger
-        let files = database.files
+        let manifest = database.sql.rollups
         let started = ContinuousClock.now
         let outcome: Outcome
         do {
@@ -36,7 +36,7 @@ public struct RollupFolder: Sendable {
                 try await connection.query("BEGIN", logger: logger)
                 do {
                     try await Self.prepare(connection, tenant: tenant, logger: logger)
-                    let outcome = try await Self.foldPending(connection, tenant: tenant, files: files, logger: logger)
+                    let outcome = try await Self.foldPending(connection, tenant: tenant, manifest: manifest, logger: logger)
                     try await connection.query("COMMIT", logger: logger)
                     return outcome
                 } catch {
@@ -79,7 +79,7 @@ public struct RollupFolder: Sendable {
     /// Folds the pending loads inside the caller's transaction (prepared by `prepare`): the worker's own,
     /// or a notes/users/tags import's, which folds what is pending before its hooks compare the tables.
     @discardableResult
-    static func foldPending(_ connection: PostgresConnection, tenant: TenantRef, files: ProjectFiles, logger: Logger) async throws -> Outcome {
+    static func foldPending(_ connection: PostgresConnection, tenant: TenantRef, manifest: RollupManifest, logger: Logger) async throws -> Outcome {
         try await connection.query("SELECT pg_advisory_xact_lock(\(foldLockKey(tenant)))", logger: logger)
         var rollupVersion: Int64 = 0
         for try await value in try await connection.query(
@@ -101,11 +101,11 @@ public struct RollupFolder: Sendable {
             FROM events WHERE import_id = ANY(\(loads.map(\.id)))
             """, logger: logger)
         try await connection.query("ANALYZE rollup_source", logger: logger)
-        try await connection.execute(script: try files.sql("rollups/apply.sql"), logger: logger)
+        try await Rollups.fold(manifest, on: connection, logger: logger)
         var events = 0
         for try await count in try await connection.query("SELECT count(*)::int8 FROM rollup_source", logger: logger).decode(Int.self) { events = count }
         if try await Rollups.importNeedsAnalyze(freshEvents: events, on: connection, logger: logger) {
-            try await Rollups.analyze(on: connection, files: files, logger: logger)
+            try await Rollups.analyze(manifest.tables, on: connection, logger: logger)
         }
         try await connection.query("""
             UPDATE hotpot_control.data_versions SET

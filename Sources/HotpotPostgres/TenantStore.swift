@@ -36,7 +36,7 @@ public struct TenantStore: Sendable {
         let logger = database.logger
         let opaque = "t_" + randomHex(bytes: 5)
         let ref = TenantRef(id: UUID(), slug: slug, schema: opaque, role: opaque, timezone: timezone)
-        let template = try database.files.migrations("tenant")
+        let template = database.sql.tenantMigrations
         do {
             return try await database.client.withTransaction(logger: logger) { connection in
                 let zones = try await connection.query("SELECT 1 FROM pg_timezone_names WHERE name = \(timezone)", logger: logger)
@@ -70,6 +70,7 @@ public struct TenantStore: Sendable {
                 for migration in template {
                     try await Migrator.applyTenantMigration(migration, to: ref, inTransactionOn: connection, logger: logger)
                 }
+                try await Rollups.sync(ref, manifest: database.sql.rollups, on: connection, logger: logger)
                 return Tenant(ref: ref, name: name ?? slug, createdAt: createdAt)
             }
         } catch {

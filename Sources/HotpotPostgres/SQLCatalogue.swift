@@ -1,0 +1,81 @@
+import Foundation
+import HotpotCore
+
+/// Every SQL file Hotpot runs, read and checked once when it starts, so a missing or broken file stops
+/// start-up with its name instead of failing the first import that needs it. Code addresses the files
+/// through these typed properties, never by assembling paths.
+public struct SQLCatalogue: Sendable {
+    public var migrations: [ProjectFiles.Migration]
+    public var tenantMigrations: [ProjectFiles.Migration]
+    public var imports: ImportStatements
+    public var rollups: RollupManifest
+
+    /// The statements of an import (sql/imports/).
+    public struct ImportStatements: Sendable {
+        var stagingEvents, stagingNotes, stagingUsers, stagingNoteTags: String
+        var mergeNotes, mergeUsers, mergeNoteTags: String
+        /// Marks the staged events that are new (sql/imports/fresh_events.sql) and inserts them.
+        public var freshEvents, insertEvents: String
+        /// The months the staged events fall in, for their partitions.
+        public var eventMonths: String
+
+        /// Creates the temporary staging table the file's rows stream into.
+        public func staging(_ kind: ImportKind) -> String {
+            switch kind {
+            case .events: stagingEvents
+            case .notes: stagingNotes
+            case .users: stagingUsers
+            case .noteTags: stagingNoteTags
+            }
+        }
+
+        /// Upserts the staged rows of an attribute file (events are inserted by `insertEvents`).
+        public func merge(_ kind: ImportKind) -> String? {
+            switch kind {
+            case .events: nil
+            case .notes: mergeNotes
+            case .users: mergeUsers
+            case .noteTags: mergeNoteTags
+            }
+        }
+    }
+
+    public static func load(_ files: ProjectFiles) throws -> SQLCatalogue {
+        func read(_ path: String) throws -> String {
+            let text = try files.sql(path)
+            guard !SQLScript.statements(text).isEmpty else { throw HotpotError.configuration("sql/\(path) holds no SQL statement") }
+            return text
+        }
+        let migrations = try files.migrations("migrations")
+        let tenantMigrations = try files.migrations("tenant")
+        for migration in migrations + tenantMigrations where SQLScript.statements(migration.sql).isEmpty {
+            throw HotpotError.configuration("migration \(migration.name) holds no SQL statement")
+        }
+        let imports = ImportStatements(
+            stagingEvents: try read("imports/staging_events.sql"), stagingNotes: try read("imports/staging_notes.sql"),
+            stagingUsers: try read("imports/staging_users.sql"), stagingNoteTags: try read("imports/staging_note_tags.sql"),
+            mergeNotes: try read("imports/merge_notes.sql"), mergeUsers: try read("imports/merge_users.sql"),
+            mergeNoteTags: try read("imports/merge_note_tags.sql"),
+            freshEvents: try read("imports/fresh_events.sql"), insertEvents: try read("imports/insert_events.sql"),
+            eventMonths: try read("imports/event_months.sql"))
+
+        let directory = files.sqlDirectory.appendingPathComponent("rollups")
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        } catch {
+            throw HotpotError.configuration("cannot read sql/rollups/: \(error.localizedDescription)")
+        }
+        var rollupFiles: [String: String] = [:]
+        for name in names where name.hasSuffix(".sql") && name != "interface.sql" {
+            rollupFiles[String(name.dropLast(4))] = try files.sql("rollups/\(name)")
+        }
+        let rollups: RollupManifest
+        do {
+            rollups = try RollupManifest.parse(manifest: try files.sql("rollups/manifest.yaml"), interface: try files.sql("rollups/interface.sql"), files: rollupFiles)
+        } catch let error as RollupManifest.Invalid {
+            throw HotpotError.configuration(error.description)
+        }
+        return SQLCatalogue(migrations: migrations, tenantMigrations: tenantMigrations, imports: imports, rollups: rollups)
+    }
+}

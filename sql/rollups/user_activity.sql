@@ -1,0 +1,150 @@
+-- Per user and tenant-local day: activity (DAU, retention) and per-user impressions/clicks.
+CREATE TABLE user_daily (
+    user_id     text   NOT NULL,
+    day         date   NOT NULL,
+    events      bigint NOT NULL DEFAULT 0,
+    impressions bigint NOT NULL DEFAULT 0,
+    clicks      bigint NOT NULL DEFAULT 0,
+    engagements bigint NOT NULL DEFAULT 0,   -- likes + collects + comments + shares + follows
+    PRIMARY KEY (user_id, day)
+);
+CREATE INDEX user_daily_day_idx ON user_daily (day);
+
+-- Per user: first time seen in events (cohorts).
+CREATE TABLE user_first_seen (
+    user_id       text        PRIMARY KEY,
+    first_seen_at timestamptz NOT NULL,
+    first_day     date        NOT NULL
+);
+CREATE INDEX user_first_seen_day_idx ON user_first_seen (first_day);
+
+-- Per tenant-local day: users active that day, users engaged that day (any like, collect, comment,
+-- share or follow) and users seen for the first time that day. Exact counts kept from the user_daily
+-- and user_first_seen upserts below, so DAU is read from one row per day instead of counting user_daily.
+CREATE TABLE daily_users (
+    day           date PRIMARY KEY,
+    active_users  bigint NOT NULL DEFAULT 0,
+    engaged_users bigint NOT NULL DEFAULT 0,
+    new_users     bigint NOT NULL DEFAULT 0
+);
+
+-- Weeks (Monday start, tenant-local) in which each user had any event.
+CREATE TABLE user_weeks (
+    user_id text NOT NULL,
+    week    date NOT NULL,
+    PRIMARY KEY (user_id, week)
+);
+
+-- Weekly first-seen cohorts: users whose first week is cohort_week and who were active in week.
+CREATE TABLE cohort_weeks (
+    cohort_week date   NOT NULL,
+    week        date   NOT NULL,
+    users       bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (cohort_week, week)
+);
+
+-- step: events
+-- What this run changed: new active days (for audience_days) and users moving to another first week.
+CREATE TEMP TABLE rollup_new_user_days (user_id text NOT NULL, day date NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE rollup_cohort_moves (user_id text NOT NULL, old_week date NOT NULL, new_week date NOT NULL) ON COMMIT DROP;
+
+-- user_daily, and in the same statement daily_users: a (user, day) row this statement inserts is a new
+-- active user that day; a row whose engagements were 0 before it is a newly engaged one. (xmax = 0 marks
+-- a row ON CONFLICT inserted rather than updated.)
+WITH delta AS (
+    SELECT user_id, occurred_at::date AS day, count(*) AS events,
+           count(*) FILTER (WHERE event_type = 'impression') AS impressions,
+           count(*) FILTER (WHERE event_type = 'click') AS clicks,
+           count(*) FILTER (WHERE event_type IN ('like', 'collect', 'comment', 'share', 'follow')) AS engagements
+    FROM rollup_source
+    GROUP BY 1, 2
+), upserted AS (
+    INSERT INTO user_daily AS r (user_id, day, events, impressions, clicks, engagements)
+    SELECT user_id, day, events, impressions, clicks, engagements FROM delta
+    ORDER BY 1, 2
+    ON CONFLICT (user_id, day) DO UPDATE SET
+        events = r.events + excluded.events, impressions = r.impressions + excluded.impressions,
+        clicks = r.clicks + excluded.clicks, engagements = r.engagements + excluded.engagements
+    RETURNING r.user_id, r.day, r.engagements, (r.xmax = 0) AS inserted
+), new_days AS (
+    INSERT INTO rollup_new_user_days (user_id, day) SELECT user_id, day FROM upserted WHERE inserted
+)
+INSERT INTO daily_users AS t (day, active_users, engaged_users)
+SELECT u.day, count(*) FILTER (WHERE u.inserted),
+       count(*) FILTER (WHERE u.engagements > 0 AND u.engagements = d.engagements)
+FROM upserted AS u
+JOIN delta AS d ON d.user_id = u.user_id AND d.day = u.day
+GROUP BY u.day
+ORDER BY u.day
+ON CONFLICT (day) DO UPDATE SET
+    active_users = t.active_users + excluded.active_users, engaged_users = t.engaged_users + excluded.engaged_users;
+
+-- user_first_seen, and daily_users.new_users: a new user counts on their first day; a user whose first
+-- event turns out earlier (a late file) moves from the old first day to the new one. Every part of one
+-- statement sees the table as it was before it, so `before` holds the old first days.
+WITH delta AS (
+    SELECT user_id, min(occurred_at) AS first_seen_at
+    FROM rollup_source
+    GROUP BY 1
+), before AS (
+    SELECT f.user_id, f.first_day
+    FROM user_first_seen AS f
+    JOIN delta AS d ON d.user_id = f.user_id
+), upserted AS (
+    INSERT INTO user_first_seen AS r (user_id, first_seen_at, first_day)
+    SELECT user_id, first_seen_at, first_seen_at::date FROM delta
+    ORDER BY 1
+    ON CONFLICT (user_id) DO UPDATE SET
+        first_seen_at = LEAST(r.first_seen_at, excluded.first_seen_at),
+        first_day = LEAST(r.first_seen_at, excluded.first_seen_at)::date
+    RETURNING r.user_id, r.first_day
+), moves AS (
+    SELECT u.first_day AS day, 1 AS change
+    FROM upserted AS u LEFT JOIN before AS b ON b.user_id = u.user_id
+    WHERE b.first_day IS DISTINCT FROM u.first_day
+    UNION ALL
+    SELECT b.first_day, -1
+    FROM upserted AS u JOIN before AS b ON b.user_id = u.user_id
+    WHERE b.first_day <> u.first_day
+), cohort_moves AS (
+    INSERT INTO rollup_cohort_moves (user_id, old_week, new_week)
+    SELECT u.user_id, date_trunc('week', b.first_day::timestamp)::date, date_trunc('week', u.first_day::timestamp)::date
+    FROM upserted AS u JOIN before AS b ON b.user_id = u.user_id
+    WHERE date_trunc('week', b.first_day::timestamp) <> date_trunc('week', u.first_day::timestamp)
+)
+INSERT INTO daily_users AS t (day, new_users)
+SELECT day, sum(change) FROM moves GROUP BY day ORDER BY day
+ON CONFLICT (day) DO UPDATE SET new_users = t.new_users + excluded.new_users;
+
+-- Users move to the cohort of their new first week with all the weeks they were active before this run;
+-- the weeks this run adds follow below, under the cohort the user has now.
+INSERT INTO cohort_weeks AS c (cohort_week, week, users)
+SELECT cohort_week, week, sum(change)
+FROM (SELECT m.old_week AS cohort_week, w.week, -1 AS change
+      FROM rollup_cohort_moves AS m JOIN user_weeks AS w ON w.user_id = m.user_id
+      UNION ALL
+      SELECT m.new_week, w.week, 1
+      FROM rollup_cohort_moves AS m JOIN user_weeks AS w ON w.user_id = m.user_id) AS s
+GROUP BY 1, 2
+HAVING sum(change) <> 0
+ORDER BY 1, 2
+ON CONFLICT (cohort_week, week) DO UPDATE SET users = c.users + excluded.users;
+
+WITH added AS (
+    INSERT INTO user_weeks AS r (user_id, week)
+    SELECT DISTINCT user_id, date_trunc('week', occurred_at::date::timestamp)::date
+    FROM rollup_source
+    ORDER BY 1, 2
+    ON CONFLICT (user_id, week) DO NOTHING
+    RETURNING r.user_id, r.week
+)
+INSERT INTO cohort_weeks AS c (cohort_week, week, users)
+SELECT date_trunc('week', f.first_day::timestamp)::date, a.week, count(*)
+FROM added AS a JOIN user_first_seen AS f ON f.user_id = a.user_id
+GROUP BY 1, 2
+ORDER BY 1, 2
+ON CONFLICT (cohort_week, week) DO UPDATE SET users = c.users + excluded.users;
+
+DELETE FROM cohort_weeks WHERE users = 0;
+
+DROP TABLE rollup_cohort_moves;

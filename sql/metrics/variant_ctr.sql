@@ -1,55 +1,33 @@
 /* ---
 name: variant_ctr
-title: A/B test CTR by variant
+title: A/B test CTR by variant (users as the unit)
 description: >-
-  Per experiment variant (events without a variant are ignored) over the tenant-local days
-  `from`..`to`: users = distinct users with at least one impression in the variant; impressions;
-  clicks; ctr = clicks / impressions. The control is the variant named `control` if it has events
-  in the window, otherwise the alphabetically first variant. For every other variant, against the
-  control: ctr_diff = ctr - control ctr (absolute, in CTR units); ctr_diff_ci_low / ctr_diff_ci_high
-  = 95% Wald confidence interval of ctr_diff (unpooled, diff +/- 1.96 * sqrt(p1(1-p1)/n1 +
-  p2(1-p2)/n2)); lift = ctr / control ctr - 1 (relative); p_value = two-sided two-proportion
-  z-test (pooled variance). These are NULL on the control row and when a CTR is undefined.
-  Impressions are the unit of analysis (repeat impressions by one user are treated as
-  independent, which understates the variance when users see many impressions). Control first,
-  then variants alphabetically.
+  Experiment readout of click-through rate with the user as the unit, as experiments randomize users:
+  one row per variant (events without a variant are ignored) over the tenant-local days `from`..`to`.
+  A variant's users are those with at least one impression in it in the window; per variant: users,
+  impressions, clicks, ctr = clicks / impressions. For every other variant against the control: lift =
+  ctr / control ctr - 1; lift_ci_low / lift_ci_high = its 95% interval and p_value (two-sided) by the
+  delta method on the users' sums of clicks and impressions (Deng et al., KDD 2018), so one user's
+  correlated impressions are not taken for independent trials; p_value_adjusted = Holm's adjustment
+  over the treatments (= p_value with one treatment); mde = the relative lift detectable at 80% power
+  with the users so far. srm_p_value = chi-square test of the users per arm against `split` (shares
+  per arm, control first, then by name; default equal). With `cuped`, each user's clicks and
+  impressions over the `pre_days` days before `from` reduce the variance (CUPED; users without them
+  count with zero) and variance_reduction says by how much. warnings explains, in words, a sample ratio
+  mismatch (p < 0.001), users seen in more than one variant, arms under 100 users, and how many more
+  users a non-significant lift needs. The control is the variant named `control`, else the first by
+  name; it comes first, then the others by name. Computed by hotpot_lib.ratio_experiment, which
+  analysts may call for their own metrics (docs/experiments.md).
 params:
   from: {type: date, default: -30d}
   to: {type: date, default: today}
   control: {type: text, default: control}
+  split: {type: "int[]", optional: true}
+  cuped: {type: bool, default: false}
+  pre_days: {type: int, default: 14, min: 1, max: 90}
 --- */
-WITH v AS (
-    SELECT variant, sum(impressions)::int8 AS impressions, sum(clicks)::int8 AS clicks
-    FROM traffic_daily
-    WHERE day BETWEEN :from AND :to AND variant IS NOT NULL
-    GROUP BY variant
-), u AS (
-    -- Each user counts once, on their first day in the range (see variant_user_days).
-    SELECT variant, sum(users)::int8 AS users
-    FROM variant_user_days
-    WHERE day BETWEEN :from AND :to AND (prev_day IS NULL OR prev_day < :from)
-    GROUP BY variant
-), ctl AS (
-    SELECT coalesce((SELECT variant FROM v WHERE variant = :control), (SELECT min(variant) FROM v)) AS variant
-), stats AS (
-    SELECT v.variant, v.variant = ctl.variant AS is_control, coalesce(u.users, 0)::int8 AS users,
-           v.impressions, v.clicks, v.clicks::float8 / NULLIF(v.impressions, 0)::float8 AS ctr
-    FROM v
-    CROSS JOIN ctl
-    LEFT JOIN u ON u.variant = v.variant
-)
-SELECT s.variant, s.is_control, s.users, s.impressions, s.clicks, s.ctr,
-       d.ctr_diff,
-       d.ctr_diff - 1.96 * d.se AS ctr_diff_ci_low,
-       d.ctr_diff + 1.96 * d.se AS ctr_diff_ci_high,
-       CASE WHEN NOT s.is_control THEN s.ctr / NULLIF(c.ctr, 0) - 1 END AS lift,
-       CASE WHEN NOT s.is_control THEN hotpot_lib.two_proportion_p(c.clicks, c.impressions, s.clicks, s.impressions) END AS p_value
-FROM stats AS s
-JOIN stats AS c ON c.is_control
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN NOT s.is_control THEN s.ctr - c.ctr END AS ctr_diff,
-           CASE WHEN NOT s.is_control THEN
-               sqrt(greatest(s.ctr * (1 - s.ctr), 0) / NULLIF(s.impressions, 0) + greatest(c.ctr * (1 - c.ctr), 0) / NULLIF(c.impressions, 0))
-           END AS se
-) AS d
-ORDER BY s.is_control DESC, s.variant
+SELECT r.variant, r.is_control, r.users, r.denominator::int8 AS impressions, r.numerator::int8 AS clicks, r.ratio AS ctr,
+       r.lift, r.lift_ci_low, r.lift_ci_high, r.p_value, r.p_value_adjusted, r.srm_p_value, r.mde,
+       r.variance_reduction, r.warnings
+FROM hotpot_lib.variant_moments('ctr', :from, :to, :cuped, :pre_days) AS m
+CROSS JOIN LATERAL hotpot_lib.ratio_experiment(m.arms, :control, :split, m.users_in_several_variants) AS r

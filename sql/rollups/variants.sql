@@ -1,10 +1,14 @@
--- Per user, day and variant: impressions and clicks, for per-user A/B statistics.
+-- Per user, day and variant: the per-user sums experiment readouts take the user as the unit with
+-- (docs/experiments.md). engagements = likes + collects + comments + shares + follows; dwell_capped =
+-- the sum of dwell_ms with each event's dwell capped at hotpot_lib.default_dwell_cap_ms().
 CREATE TABLE user_variant_daily (
-    user_id     text   NOT NULL,
-    day         date   NOT NULL,
-    variant     text,
-    impressions bigint NOT NULL DEFAULT 0,
-    clicks      bigint NOT NULL DEFAULT 0
+    user_id      text   NOT NULL,
+    day          date   NOT NULL,
+    variant      text,
+    impressions  bigint NOT NULL DEFAULT 0,
+    clicks       bigint NOT NULL DEFAULT 0,
+    engagements  bigint NOT NULL DEFAULT 0,
+    dwell_capped bigint NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX user_variant_daily_key ON user_variant_daily (user_id, day, variant) NULLS NOT DISTINCT;
 
@@ -28,16 +32,18 @@ CREATE TEMP TABLE rollup_new_variant_days (user_id text NOT NULL, variant text N
 WITH delta AS (
     SELECT user_id, occurred_at::date AS day, variant,
            count(*) FILTER (WHERE event_type = 'impression') AS impressions,
-           count(*) FILTER (WHERE event_type = 'click') AS clicks
+           count(*) FILTER (WHERE event_type = 'click') AS clicks,
+           count(*) FILTER (WHERE event_type IN ('like', 'collect', 'comment', 'share', 'follow')) AS engagements,
+           coalesce(sum(least(dwell_ms, hotpot_lib.default_dwell_cap_ms())) FILTER (WHERE dwell_ms IS NOT NULL), 0) AS dwell_capped
     FROM rollup_source
-    WHERE event_type IN ('impression', 'click')
     GROUP BY 1, 2, 3
 ), upserted AS (
-    INSERT INTO user_variant_daily AS r (user_id, day, variant, impressions, clicks)
-    SELECT user_id, day, variant, impressions, clicks FROM delta
+    INSERT INTO user_variant_daily AS r (user_id, day, variant, impressions, clicks, engagements, dwell_capped)
+    SELECT user_id, day, variant, impressions, clicks, engagements, dwell_capped FROM delta
     ORDER BY 1, 2, 3
     ON CONFLICT (user_id, day, variant) DO UPDATE SET
-        impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks
+        impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks,
+        engagements = r.engagements + excluded.engagements, dwell_capped = r.dwell_capped + excluded.dwell_capped
     RETURNING r.user_id, r.day, r.variant, r.impressions
 )
 INSERT INTO rollup_new_variant_days (user_id, variant, day)

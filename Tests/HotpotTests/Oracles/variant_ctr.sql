@@ -1,23 +1,32 @@
-WITH v AS (
-    SELECT variant,
-           count(*) FILTER (WHERE event_type = 'impression')::int8 AS impressions,
-           count(*) FILTER (WHERE event_type = 'click')::int8 AS clicks,
-           count(DISTINCT user_id) FILTER (WHERE event_type = 'impression')::int8 AS users
+-- Per-user sums straight from the events; the statistics are hotpot_lib.ratio_experiment's (checked
+-- against an independent computation in ExperimentTests).
+WITH per_user AS (
+    SELECT user_id, variant,
+           count(*) FILTER (WHERE event_type = 'click')::float8 AS x,
+           count(*) FILTER (WHERE event_type = 'impression')::float8 AS y
     FROM events
     WHERE occurred_at::date BETWEEN :from AND :to AND variant IS NOT NULL
-    GROUP BY variant
-), s AS (
-    SELECT v.*, v.clicks::float8 / NULLIF(v.impressions, 0)::float8 AS ctr,
-           v.variant = CASE WHEN EXISTS (SELECT 1 FROM v AS x WHERE x.variant = :control) THEN :control
-                            ELSE (SELECT min(variant) FROM v) END AS is_control
-    FROM v
+    GROUP BY 1, 2
+    HAVING count(*) FILTER (WHERE event_type = 'impression') > 0
+), pre AS (
+    SELECT user_id, count(*) FILTER (WHERE event_type = 'click')::float8 AS u,
+           count(*) FILTER (WHERE event_type = 'impression')::float8 AS v
+    FROM events
+    WHERE :cuped AND occurred_at::date BETWEEN :from - :pre_days::int AND :from - 1
+    GROUP BY 1
+), j AS (
+    SELECT p.variant, p.x, p.y, coalesce(q.u, 0) AS u, coalesce(q.v, 0) AS v FROM per_user AS p LEFT JOIN pre AS q USING (user_id)
+), arms AS (
+    SELECT array_agg(m) AS arms FROM (
+        SELECT ROW(variant, count(*), sum(x), sum(y), sum(x * x), sum(y * y), sum(x * y),
+                   CASE WHEN :cuped THEN sum(u) END, CASE WHEN :cuped THEN sum(v) END, CASE WHEN :cuped THEN sum(u * u) END,
+                   CASE WHEN :cuped THEN sum(v * v) END, CASE WHEN :cuped THEN sum(u * v) END, CASE WHEN :cuped THEN sum(x * u) END,
+                   CASE WHEN :cuped THEN sum(x * v) END, CASE WHEN :cuped THEN sum(y * u) END, CASE WHEN :cuped THEN sum(y * v) END)::hotpot_lib.arm_moments AS m
+        FROM j GROUP BY variant) AS s
 )
-SELECT s.variant, s.is_control, s.users, s.impressions, s.clicks, s.ctr,
-       CASE WHEN NOT s.is_control THEN s.ctr - c.ctr END AS ctr_diff,
-       CASE WHEN NOT s.is_control THEN (s.ctr - c.ctr) - 1.96 * sqrt(greatest(s.ctr * (1 - s.ctr), 0) / NULLIF(s.impressions, 0) + greatest(c.ctr * (1 - c.ctr), 0) / NULLIF(c.impressions, 0)) END AS ctr_diff_ci_low,
-       CASE WHEN NOT s.is_control THEN (s.ctr - c.ctr) + 1.96 * sqrt(greatest(s.ctr * (1 - s.ctr), 0) / NULLIF(s.impressions, 0) + greatest(c.ctr * (1 - c.ctr), 0) / NULLIF(c.impressions, 0)) END AS ctr_diff_ci_high,
-       CASE WHEN NOT s.is_control THEN s.ctr / NULLIF(c.ctr, 0) - 1 END AS lift,
-       CASE WHEN NOT s.is_control THEN hotpot_lib.two_proportion_p(c.clicks, c.impressions, s.clicks, s.impressions) END AS p_value
-FROM s, s AS c
-WHERE c.is_control
-ORDER BY s.is_control DESC, s.variant
+SELECT r.variant, r.is_control, r.users, r.denominator::int8 AS impressions, r.numerator::int8 AS clicks, r.ratio AS ctr,
+       r.lift, r.lift_ci_low, r.lift_ci_high, r.p_value, r.p_value_adjusted, r.srm_p_value, r.mde,
+       r.variance_reduction, r.warnings
+FROM arms AS a
+CROSS JOIN LATERAL hotpot_lib.ratio_experiment(a.arms, :control, :split,
+    (SELECT count(*) FROM (SELECT user_id FROM per_user GROUP BY 1 HAVING count(*) > 1) AS s)) AS r

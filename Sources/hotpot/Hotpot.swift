@@ -111,12 +111,34 @@ struct Demo: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
     @Option(help: "Dataset seed.") var seed: UInt64 = 42
     @Option(help: "Approximate number of events to generate.") var events = 1_000_000
+    @Option(help: "The day after the dataset's last day, YYYY-MM-DD (default: today in the demo tenant's zone, so the data ends yesterday).")
+    var endDate: String?
+
+    /// The generator's end date (UTC midnight of the day after the last day) for `--end-date` or today in `timeZone`.
+    static func endOfData(_ given: String?, timeZone: TimeZone, now: Date = Date()) throws -> Date {
+        let day: DateOnly
+        if let given {
+            guard let parsed = DateOnly.parse(given, today: DateOnly.today(in: timeZone, now: now)) else { throw ValidationError("--end-date must be a date as YYYY-MM-DD (or -1d), got '\(given)'") }
+            day = parsed
+        } else {
+            day = DateOnly.today(in: timeZone, now: now)
+        }
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = .gmt
+        guard let date = utc.date(from: DateComponents(year: day.year, month: day.month, day: day.day)) else {
+            throw ValidationError("--end-date \(day) is not a usable date")
+        }
+        return date
+    }
 
     func run() async throws {
         try await reportingErrors {
             let logger = Runtime.bootstrapLogging(defaultLevel: .info)
             let port = options.port
             let seed = self.seed, events = self.events
+            // Ends yesterday in the tenant's zone (Asia/Shanghai), so "right now" panels have data on the
+            // day it is first run; the same seed and end date give the same dataset.
+            let end = try Self.endOfData(self.endDate, timeZone: TimeZone(identifier: "Asia/Shanghai") ?? .gmt)
             try await runServer(options: options, logger: logger) { database in
                 let store = TenantStore(database)
                 let tenant: TenantRef
@@ -128,7 +150,7 @@ struct Demo: AsyncParsableCommand {
                 if try await MetricStore(database).dataVersion(tenant).version == 0 {
                     print("Loading the demo dataset (\(events) events, seed \(seed)) through the import path...")
                     fflush(nil)
-                    let generator = DatasetGenerator(.init(seed: seed, notes: max(3000, events / 300), users: max(20000, events / 50), targetEvents: events))
+                    let generator = DatasetGenerator(.init(seed: seed, endDate: end, notes: max(3000, events / 300), users: max(20000, events / 50), targetEvents: events))
                     let bar = isatty(STDERR_FILENO) == 1
                     for summary in try await DemoData(database).load(generator, into: tenant, progress: { kind, progress, size in
                         if bar { ProgressBar.render(label: kind.rawValue, progress: progress, totalBytes: size) }

@@ -219,3 +219,23 @@ import Testing
         }
     }
 }
+
+extension ExperimentTests {
+    /// The generated dataset (demo, benchmarks) randomizes users and gives each their own propensity, so
+    /// the impression-level test variant_ctr used to report is visibly overconfident on it.
+    @Test func onTheGeneratedDataTheImpressionLevelTestIsOverconfident() async throws {
+        let database = try await TestDatabase.shared()
+        let tenant = try await SharedDataset.tenant()
+        let service = try MetricService(database: database)
+        let given = SharedDataset.pinnedParameters(for: try #require(try MetricStore.loadBuiltins(TestDatabase.files)["variant_ctr"]))
+        let rows = try await service.answer(tenant, name: "variant_ctr", version: nil, given: given).result
+        let index = Dictionary(uniqueKeysWithValues: rows.columns.enumerated().map { ($1.name, $0) })
+        func value(_ row: Int, _ column: String) -> Double { Self.number(rows.rows[row][index[column] ?? 0]) ?? .nan }
+        let pooled = (value(0, "clicks") + value(1, "clicks")) / (value(0, "impressions") + value(1, "impressions"))
+        let z = abs(value(1, "ctr") - value(0, "ctr")) / (pooled * (1 - pooled) * (1 / value(0, "impressions") + 1 / value(1, "impressions"))).squareRoot()
+        let impressionLevelSE = abs(value(1, "ctr") - value(0, "ctr")) / z / value(0, "ctr")
+        let userLevelSE = (value(1, "lift_ci_high") - value(1, "lift_ci_low")) / (2 * 1.959963984540054)
+        // The user-level interval is markedly wider than the one that treats impressions as independent.
+        #expect(userLevelSE > 1.3 * impressionLevelSE, "user-level se \(userLevelSE) vs impression-level \(impressionLevelSE)")
+    }
+}

@@ -17,7 +17,8 @@ import Foundation
 ///    goes viral: about 14% of all impressions, roughly double the usual CTR and interaction rates.
 /// 2. The tag `citywalk` has low steady volume, then a burst of new travel notes over the last 7 days
 ///    takes about 10% of each of those days' regular impressions (many times its earlier daily volume).
-/// 3. Users are split 50/50 into variants by a hash of `user_id`; `v2` has an 18% relatively higher CTR.
+/// 3. Users are split 50/50 into variants by a hash of `user_id`; `v2` has an 18% relatively higher CTR,
+///    and each user has a click propensity of their own (`userPropensity`).
 public struct DatasetGenerator: Sendable {
     public struct Configuration: Sendable, Equatable {
         /// Same seed (and other settings) => byte-identical output.
@@ -182,6 +183,7 @@ public struct DatasetGenerator: Sendable {
         var pending: [PendingEvent] = []
         pending.reserveCapacity(Int(Double(p.estimatedEventsPerDay) * 1.3) + 64)
         let userV2 = p.userV2
+        let userPropensity = p.userPropensity
         let userInterests = p.userInterests
         let usersByCategory = p.usersByCategory
         let noteCategory = p.noteCategory
@@ -239,6 +241,7 @@ public struct DatasetGenerator: Sendable {
 
                     var ctr = baseCTR * surfaceCTR[Int(surface)]
                     ctr *= userInterests[user] & categoryBit != 0 ? 1.3 : 0.55
+                    ctr *= userPropensity[user]
                     if userV2[user] { ctr *= 1.18 }
                     guard rng.uniform() < ctr else { continue }
 
@@ -374,6 +377,10 @@ private struct DatasetPlan: Sendable {
     var userAge: [UInt8] = []
     var userCity: [UInt8] = []
     var userV2: [Bool] = []
+    /// Each user's own click propensity, a multiplier of mean 1 (0.25 to 1.75): one user's impressions
+    /// click alike, as real users do, so an experiment readout that takes impressions for independent
+    /// trials is visibly overconfident on this data.
+    var userPropensity: [Double] = []
     var usersByCategory: [[Int32]] = []
     /// Per day: users who signed up before the day started (a prefix of the user list).
     var eligibleUsers: [Int] = []
@@ -485,6 +492,9 @@ private struct DatasetPlan: Sendable {
             for c in 0..<categoryCount where mask & (1 << UInt16(c)) != 0 { usersByCategory[c].append(Int32(u)) }
             userFollowers.append(Int32(min(50_000.0, rng.logNormal(median: 15, sigma: 1.4))))
             userV2.append(DatasetPlan.isV2(userIndex: u, width: userIDWidth))
+            // From a stream of its own, so the other draws (and the rest of the dataset) stay as they were.
+            var own = DatasetRandom(seed: DatasetRandom.mix(configuration.seed ^ 0x7072_6F70, UInt64(u)))
+            userPropensity.append(0.25 + 1.5 * own.uniform())
         }
         for d in 0..<days {
             let dayStart = periodStart + d * 86_400

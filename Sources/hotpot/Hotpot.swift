@@ -133,7 +133,11 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let logger = Runtime.bootstrapLogging(defaultLevel: .info)
+            // A newcomer needs the progress, the link, the key and the curl lines, not every migration and
+            // request: warnings and errors only, unless HOTPOT_LOG_LEVEL asks for more.
+            let logger = Runtime.bootstrapLogging(defaultLevel: .warning)
+            print("Starting Hotpot and its PostgreSQL server (data under \(ProcessInfo.processInfo.environment["HOTPOT_HOME"] ?? ".hotpot")/)...")
+            fflush(nil)
             let port = options.port
             let seed = self.seed, events = self.events
             // Ends yesterday in the tenant's zone (Asia/Shanghai), so "right now" panels have data on the
@@ -168,11 +172,13 @@ struct Demo: AsyncParsableCommand {
                     Viewer key for the demo tenant (shown once): \(key.key)
 
                     Open the dashboards in a browser (the key stays in the tab's session):
-                      http://127.0.0.1:\(port)/#key=\(key.key)&dashboard=brand_pulse&from=2026-10-21&to=2026-11-19
+                      http://127.0.0.1:\(port)/#key=\(key.key)&dashboard=brand_pulse
 
                       curl -s -H 'Authorization: Bearer \(key.key)' http://127.0.0.1:\(port)/v1/dashboards
-                      curl -s -H 'Authorization: Bearer \(key.key)' 'http://127.0.0.1:\(port)/v1/dashboards/brand_pulse/data?from=2026-10-21&to=2026-11-19'
-                      curl -s -H 'Authorization: Bearer \(key.key)' 'http://127.0.0.1:\(port)/v1/metrics/low_follower_viral_notes/data?from=2026-09-21&to=2026-11-19'
+                      curl -s -H 'Authorization: Bearer \(key.key)' 'http://127.0.0.1:\(port)/v1/dashboards/brand_pulse/data?from=-30d&to=today'
+                      curl -s -H 'Authorization: Bearer \(key.key)' 'http://127.0.0.1:\(port)/v1/metrics/low_follower_viral_notes/data?from=-60d&to=today'
+
+                    Server logs: set HOTPOT_LOG_LEVEL=info (or debug). Stop with Ctrl-C.
 
                     """)
                 fflush(nil)

@@ -56,6 +56,9 @@ public struct Benchmarks: Sendable {
                 let untilRolledUp = Self.seconds(ContinuousClock.now - started)
                 results.append((label + ", until rolled up", summary.rowsRead, untilRolledUp))
                 log(String(format: "%@: folded %d events in %.2f s more", label, folded.events, untilRolledUp - seconds))
+                if !force {
+                    log("  the fold by rollup (events step, seconds): " + folded.steps.map { String(format: "%@ %.2f", $0.rollup, $0.seconds) }.joined(separator: ", "))
+                }
             }
             if format == .csv {
                 let seconds = try await psqlCopy(file: file)

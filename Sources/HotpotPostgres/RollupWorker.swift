@@ -21,6 +21,8 @@ public struct RollupFolder: Sendable {
         public var events: Int
         /// The data version the rollups are now exact for.
         public var rollupVersion: Int64
+        /// How long each rollup's events step took, in manifest order (the interface first).
+        public var steps: [Rollups.StepTiming] = []
     }
 
     /// Folds every pending load of the tenant in a transaction of its own; waits while another
@@ -101,7 +103,7 @@ public struct RollupFolder: Sendable {
             FROM events WHERE import_id = ANY(\(loads.map(\.id)))
             """, logger: logger)
         try await connection.query("ANALYZE rollup_source", logger: logger)
-        try await Rollups.fold(manifest, on: connection, logger: logger)
+        let steps = try await Rollups.fold(manifest, on: connection, logger: logger)
         var events = 0
         for try await count in try await connection.query("SELECT count(*)::int8 FROM rollup_source", logger: logger).decode(Int.self) { events = count }
         if try await Rollups.importNeedsAnalyze(freshEvents: events, on: connection, logger: logger) {
@@ -117,7 +119,7 @@ public struct RollupFolder: Sendable {
             WHERE tenant_id = \(tenant.id)
             """, logger: logger)
         try await connection.query("DROP TABLE rollup_source", logger: logger)
-        return Outcome(loads: loads.count, events: events, rollupVersion: last.version)
+        return Outcome(loads: loads.count, events: events, rollupVersion: last.version, steps: steps)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HotpotCore
 import Logging
+import Metrics
 import PostgresNIO
 
 /// The rollup engine: runs the steps of the rollups in sql/rollups/manifest.yaml (see RollupManifest)
@@ -16,17 +17,34 @@ public struct Rollups: Sendable {
         try SQLCatalogue.load(files).rollups.tables
     }
 
-    /// Runs `step` of the interface and then of each of `rollups` that has one, in manifest order.
+    /// How long one rollup's step took.
+    public struct StepTiming: Sendable, Equatable {
+        public var rollup: String
+        public var step: String
+        public var seconds: Double
+    }
+
+    /// Runs `step` of the interface and then of each of `rollups` that has one, in manifest order; each
+    /// step's duration goes to `hotpot_rollup_step_duration_seconds{rollup, step}` and is returned.
+    @discardableResult
     static func run(_ step: RollupManifest.Step, of rollups: [RollupManifest.Rollup], manifest: RollupManifest,
-                    on connection: PostgresConnection, logger: Logger) async throws {
+                    on connection: PostgresConnection, logger: Logger) async throws -> [StepTiming] {
+        var timings: [StepTiming] = []
         for rollup in [manifest.interface] + rollups {
             guard let sql = rollup.sql(step) else { continue }
+            let started = ContinuousClock.now
             do {
                 try await connection.execute(script: sql, logger: logger)
             } catch {
                 throw RollupStepFailed(rollup: rollup.name, step: step.rawValue, underlying: error)
             }
+            let elapsed = ContinuousClock.now - started
+            Timer(label: "hotpot_rollup_step_duration_seconds", dimensions: [("rollup", rollup.name), ("step", step.rawValue)])
+                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            timings.append(StepTiming(rollup: rollup.name, step: step.rawValue,
+                                      seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
         }
+        return timings
     }
 
     /// Drops the temporary tables the interface and the rollups provide, after a run of their steps.
@@ -36,9 +54,10 @@ public struct Rollups: Sendable {
     }
 
     /// Adds the events in `rollup_source` to every rollup (a fold).
-    static func fold(_ manifest: RollupManifest, on connection: PostgresConnection, logger: Logger) async throws {
-        try await run(.events, of: manifest.rollups, manifest: manifest, on: connection, logger: logger)
+    static func fold(_ manifest: RollupManifest, on connection: PostgresConnection, logger: Logger) async throws -> [StepTiming] {
+        let timings = try await run(.events, of: manifest.rollups, manifest: manifest, on: connection, logger: logger)
         try await dropProvided(manifest, on: connection, logger: logger)
+        return timings
     }
 
     /// The steps an attribute import runs before (`.before`) or after its merge.

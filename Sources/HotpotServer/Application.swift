@@ -24,6 +24,11 @@ public struct ServerConfiguration: Sendable {
     /// After SIGTERM, requests still running after this long are abandoned and the process exits
     /// (HOTPOT_SHUTDOWN_TIMEOUT_SECONDS).
     public var shutdownTimeout: Duration
+    /// Where alert webhooks may go (HOTPOT_WEBHOOK_ALLOW_HTTP, HOTPOT_WEBHOOK_ALLOW_PRIVATE: https to
+    /// public addresses only by default).
+    public var webhookPolicy = WebhookDestinationPolicy()
+    /// How often the alert service looks for changed data and due notifications.
+    public var alertInterval: Duration = .milliseconds(500)
 
     public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil, maxUploadBytes: Int = 8 << 30, corsOrigins: [String] = [],
                 uploadStallTimeout: Duration = UploadLimits.stallTimeout, uploadTimeout: Duration = UploadLimits.uploadTimeout, shutdownTimeout: Duration = .seconds(15)) {
@@ -46,12 +51,22 @@ public struct ServerConfiguration: Sendable {
             }
             return .seconds(number)
         }
-        return ServerConfiguration(
+        func flag(_ name: String) throws -> Bool {
+            switch environment[name]?.lowercased() {
+            case nil, "", "0", "false", "no": return false
+            case "1", "true", "yes": return true
+            default: throw HotpotError.configuration("\(name) must be 1 or 0 (true or false)")
+            }
+        }
+        var configuration = ServerConfiguration(
             host: host, port: port, adminKey: environment["HOTPOT_ADMIN_KEY"],
             corsOrigins: (environment["HOTPOT_CORS_ORIGIN"] ?? "").split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty },
             uploadStallTimeout: try seconds("HOTPOT_UPLOAD_STALL_SECONDS", default: UploadLimits.stallTimeout),
             uploadTimeout: try seconds("HOTPOT_UPLOAD_TIMEOUT_SECONDS", default: UploadLimits.uploadTimeout),
             shutdownTimeout: try seconds("HOTPOT_SHUTDOWN_TIMEOUT_SECONDS", default: .seconds(15)))
+        configuration.webhookPolicy = WebhookDestinationPolicy(allowHTTP: try flag("HOTPOT_WEBHOOK_ALLOW_HTTP"),
+                                                               allowPrivateAddresses: try flag("HOTPOT_WEBHOOK_ALLOW_PRIVATE"))
+        return configuration
     }
 }
 
@@ -79,6 +94,7 @@ public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashbo
                      stallTimeout: configuration.uploadStallTimeout, uploadTimeout: configuration.uploadTimeout).register(on: v1)
     MetricController(metrics: metrics).register(on: v1)
     DashboardController(dashboards: dashboards, metrics: metrics).register(on: v1)
+    AlertController(alerts: AlertStore(database, metrics: metrics.store, policy: configuration.webhookPolicy)).register(on: v1)
     AdminController(database: database).register(on: v1.group("admin"))
     routeTable.set(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
     return router
@@ -102,6 +118,8 @@ public func buildApplication(
                     ScheduleService(database: database, stallTimeout: configuration.uploadStallTimeout, uploadTimeout: configuration.uploadTimeout, logger: logger),
                     EmbeddedServerSupervisor(database: database, logger: logger),
                     RollupWorkerService(database: database, logger: logger),
+                    AlertService(evaluator: AlertEvaluator(database, service: metrics), sender: WebhookSender(database, policy: configuration.webhookPolicy),
+                                 logger: logger, interval: configuration.alertInterval),
                     ShutdownDeadline(timeout: configuration.shutdownTimeout, database: database, logger: logger))
     app.beforeServerStarts {
         try await Migrator(database).migrate()

@@ -28,9 +28,13 @@ public struct MetricRunner: Sendable {
         public var truncated: Bool
         /// The loads this output reflects, read in the same snapshot as the metric.
         public var dataVersion: DataVersion
+        /// The planner's estimates, when asked for (`explain`).
+        public var plan: QueryPlan? = nil
     }
 
-    public func run(_ metric: MetricDefinition, params: [String: ResolvedValue], tenant: TenantRef, rowCap: Int? = nil) async throws -> Output {
+    /// `explain`: also run `EXPLAIN (FORMAT JSON)` of the query first, in the same transaction, as the
+    /// tenant's role (metric saves and scratch queries report the cost and advice from it).
+    public func run(_ metric: MetricDefinition, params: [String: ResolvedValue], tenant: TenantRef, rowCap: Int? = nil, explain: Bool = false) async throws -> Output {
         let cap = rowCap ?? self.rowCap
         var binds = PostgresBindings()
         for name in metric.bindOrder {
@@ -51,8 +55,14 @@ public struct MetricRunner: Sendable {
             do {
                 try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(timeoutMs)"), logger: logger)
                 let dataVersion = try await Self.snapshotDataVersion(connection, logger: logger)
+                var plan: QueryPlan?
+                if explain {
+                    for try await text in try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) " + sql, binds: binds), logger: logger).decode(String.self) {
+                        plan = QueryPlan.parse(explainJSON: text)
+                    }
+                }
                 let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-                var output = Output(columns: [], rows: [], truncated: false, dataVersion: dataVersion)
+                var output = Output(columns: [], rows: [], truncated: false, dataVersion: dataVersion, plan: plan)
                 var columnTypes: [PostgresDataType] = []
                 for column in rows.columns {
                     columnTypes.append(column.dataType)

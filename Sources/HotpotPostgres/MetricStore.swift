@@ -104,16 +104,43 @@ public struct MetricStore: Sendable {
 
     /// Validates (parse, then a dry run with default parameters in the sandbox) and saves a new version;
     /// with `expectedVersion`, only if that is still the newest (see `SourceVersions.append`).
-    public func save(_ tenant: TenantRef, name: String, source: String, expectedVersion: Int? = nil) async throws -> VersionInfo {
+    /// A saved version, with its dry run's cost and advice.
+    public struct Saved: Sendable {
+        public var info: VersionInfo
+        public var plan: QueryPlan?
+        public var advice: [String]
+    }
+
+    public func save(_ tenant: TenantRef, name: String, source: String, expectedVersion: Int? = nil) async throws -> Saved {
         let definition = try MetricDefinition.parse(source, fileName: name)
         guard definition.name == name else {
             throw HotpotError(.invalidInput, "the file's name '\(definition.name)' does not match the URL's '\(name)'")
         }
-        let params = try definition.resolve([:], today: DateOnly.today(in: TimeZone(identifier: tenant.timezone) ?? .gmt), timeZone: TimeZone(identifier: tenant.timezone) ?? .gmt)
-        _ = try await MetricRunner(database, timeout: .seconds(10)).run(definition, params: params, tenant: tenant, rowCap: 1)
+        // The dry run with default parameters, the same run as a scratch query's.
+        let trial = try await tryOut(definition, given: [:], tenant: tenant, rowCap: 1)
         let saved = try await SourceVersions.metrics.append(database, tenant: tenant, key: name, source: source, expected: expectedVersion)
         await database.metricOverrides.invalidate(tenant.id)
-        return VersionInfo(version: saved.version, createdAt: saved.createdAt, retiredAt: nil)
+        return Saved(info: VersionInfo(version: saved.version, createdAt: saved.createdAt, retiredAt: nil), plan: trial.plan, advice: trial.advice)
+    }
+
+    /// A run of a metric that is not saved (a scratch query, a save's dry run): its parameters resolved
+    /// from `given`, run in the sandbox with the planner's estimates and plain-words cost advice.
+    public struct Trial: Sendable {
+        public var output: MetricRunner.Output
+        public var params: [String: ResolvedValue]
+        public var plan: QueryPlan?
+        public var advice: [String]
+        public var elapsedMs: Double
+    }
+
+    public func tryOut(_ definition: MetricDefinition, given: [String: [String]], tenant: TenantRef, rowCap: Int) async throws -> Trial {
+        let timeZone = TimeZone(identifier: tenant.timezone) ?? .gmt
+        let params = try definition.resolve(given, today: DateOnly.today(in: timeZone), timeZone: timeZone)
+        let started = ContinuousClock.now
+        let output = try await MetricRunner(database, timeout: .seconds(10)).run(definition, params: params, tenant: tenant, rowCap: rowCap, explain: true)
+        let elapsed = ContinuousClock.now - started
+        return Trial(output: output, params: params, plan: output.plan, advice: output.plan?.advice(rollups: database.sql.rollups) ?? [],
+                     elapsedMs: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
     }
 
     public func versions(_ tenant: TenantRef, name: String) async throws -> [VersionInfo] {

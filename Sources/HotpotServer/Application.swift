@@ -95,6 +95,7 @@ public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashbo
     MetricController(metrics: metrics).register(on: v1)
     DashboardController(dashboards: dashboards, metrics: metrics).register(on: v1)
     AlertController(alerts: AlertStore(database, metrics: metrics.store, policy: configuration.webhookPolicy)).register(on: v1)
+    WorkbenchController(workbench: Workbench(database, metrics: metrics.store)).register(on: v1)
     AdminController(database: database).register(on: v1.group("admin"))
     routeTable.set(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
     return router

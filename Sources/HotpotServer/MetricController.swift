@@ -46,7 +46,14 @@ struct MetricController {
 
     struct Catalog: ResponseEncodable { var metrics: [MetricInfo] }
     struct Versions: ResponseEncodable { var name: String; var versions: [MetricStore.VersionInfo] }
-    struct Saved: ResponseEncodable { var name: String; var version: Int; var createdAt: Date }
+    struct Saved: ResponseEncodable {
+        var name: String
+        var version: Int
+        var createdAt: Date
+        /// The dry run's planner estimates and cost advice (docs/metrics.md).
+        var plan: QueryPlan?
+        var advice: [String]
+    }
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("metrics") { _, context -> Catalog in
@@ -88,7 +95,8 @@ struct MetricController {
                 throw HotpotError.badRequest("the body must be the metric file (UTF-8 text)")
             }
             let saved = try await metrics.store.save(tenant, name: name, source: source, expectedVersion: try Self.expectedVersion(request))
-            return EditedResponse(status: .created, response: Saved(name: name, version: saved.version, createdAt: saved.createdAt))
+            return EditedResponse(status: .created, response: Saved(name: name, version: saved.info.version, createdAt: saved.info.createdAt,
+                                                                    plan: saved.plan, advice: saved.advice))
         }
         group.delete("metrics/:name") { _, context -> Response in
             let tenant = try context.tenant(requiring: .analyst)

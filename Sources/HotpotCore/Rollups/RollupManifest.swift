@@ -34,9 +34,11 @@ public struct RollupManifest: Sendable {
         public var provides: [String]
         public var grain: String
         public var description: String
+        /// For cost advice: the raw-event queries this rollup answers more cheaply.
+        public var suggest: String?
         /// Each step's SQL (absent: the rollup has nothing to do in that step).
         public var steps: [String: String]
-        /// Of the file and the entry: a change of either rebuilds the rollup in every tenant.
+        /// Of the file and the entry's tables, requires and provides: a change rebuilds the rollup in every tenant.
         public var checksum: String
 
         public func sql(_ step: Step) -> String? { steps[step.rawValue] }
@@ -101,7 +103,7 @@ public struct RollupManifest: Sendable {
         }
 
         var rollups: [Rollup] = []
-        let knownKeys: Set<String> = ["name", "tables", "requires", "provides", "grain", "description"]
+        let knownKeys: Set<String> = ["name", "tables", "requires", "provides", "grain", "description", "suggest"]
         for (index, entry) in entries.enumerated() {
             guard let fields = entry as? [String: Any], let name = fields["name"] as? String else {
                 throw fail("sql/rollups/manifest.yaml: entry \(index + 1) has no `name`")
@@ -117,11 +119,16 @@ public struct RollupManifest: Sendable {
             guard let text = files[name] else { throw fail("sql/rollups/\(name).sql: missing (listed in sql/rollups/manifest.yaml)") }
             let tables = try strings(fields["tables"], "tables", context)
             guard !tables.isEmpty else { throw fail("sql/rollups/manifest.yaml: \(context): `tables` is empty") }
-            var rollup = try parseFile(name: name, text: text, tables: tables, entryText: "\(fields.sorted { $0.key < $1.key })")
-            rollup.requires = try strings(fields["requires"], "requires", context)
-            rollup.provides = try strings(fields["provides"], "provides", context)
+            let requires = try strings(fields["requires"], "requires", context)
+            let provides = try strings(fields["provides"], "provides", context)
+            // What decides the contents (not the descriptions): a change rebuilds the rollup.
+            var rollup = try parseFile(name: name, text: text, tables: tables,
+                                       entryText: [tables, requires, provides].map { $0.joined(separator: ",") }.joined(separator: ";"))
+            rollup.requires = requires
+            rollup.provides = provides
             rollup.grain = fields["grain"] as? String ?? ""
             rollup.description = fields["description"] as? String ?? ""
+            rollup.suggest = fields["suggest"] as? String
             for required in rollup.requires where !rollups.contains(where: { $0.name == required }) {
                 throw fail("sql/rollups/manifest.yaml: \(context) requires \(required), which must be listed before it")
             }
@@ -195,7 +202,7 @@ public struct RollupManifest: Sendable {
                 }
             }
         }
-        return Rollup(name: name, tables: tables, requires: [], provides: [], grain: "", description: "", steps: steps,
+        return Rollup(name: name, tables: tables, requires: [], provides: [], grain: "", description: "", suggest: nil, steps: steps,
                       checksum: sha256Hex(text + "\u{1F}" + entryText))
     }
 }

@@ -68,7 +68,11 @@ struct DashboardController {
             var dashboard = resolved.dashboard
             for index in dashboard.panels.indices {
                 let panel = dashboard.panels[index]
-                dashboard.panels[index].definition = try? await metrics.store.resolve(tenant, name: panel.metric, version: panel.version).definition.description
+                guard let metric = try? await metrics.store.resolve(tenant, name: panel.metric, version: panel.version).definition else { continue }
+                dashboard.panels[index].definition = metric.description
+                // The metric's own units and formats, unless the panel sets its own.
+                dashboard.panels[index].units.merge(metric.columnUnits) { panel, _ in panel }
+                dashboard.panels[index].format.merge(metric.columnFormats) { panel, _ in panel }
             }
             return Definition(dashboard: dashboard, version: resolved.version, source: resolved.isBuiltin ? "builtin" : "tenant")
         }

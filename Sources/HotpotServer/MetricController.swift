@@ -29,6 +29,10 @@ struct MetricController {
         var version: String
         var source: String
         var sql: String?
+        /// How each column is shown, from the metric's front matter (dashboards inherit it).
+        var columns: [String: ColumnDisplay]?
+
+        struct ColumnDisplay: Encodable { var unit: String?; var format: String? }
 
         init(_ resolved: MetricStore.Resolved, withSQL: Bool) {
             let definition = resolved.definition
@@ -41,6 +45,10 @@ struct MetricController {
             version = resolved.version
             source = resolved.isBuiltin ? "builtin" : "tenant"
             sql = withSQL ? definition.body : nil
+            let named = Set(definition.columnUnits.keys).union(definition.columnFormats.keys)
+            columns = named.isEmpty ? nil : Dictionary(uniqueKeysWithValues: named.map {
+                ($0, ColumnDisplay(unit: definition.columnUnits[$0], format: definition.columnFormats[$0]))
+            })
         }
     }
 

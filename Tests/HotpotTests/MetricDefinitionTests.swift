@@ -1,6 +1,7 @@
 import Foundation
 import HotpotCore
 import HotpotPostgres
+import NIOCore
 import Testing
 
 @Suite struct MetricDefinitionTests {
@@ -107,6 +108,54 @@ import Testing
         for name in builtins.keys {
             #expect(FileManager.default.fileExists(atPath: oracles.appendingPathComponent("\(name).sql").path), "no oracle for \(name)")
             #expect(!builtins[name]!.description.isEmpty)
+        }
+    }
+}
+
+@Suite struct MetricColumnFormatTests {
+    @Test func columnsDeclareUnitsAndFormatsOnce() throws {
+        let metric = try MetricDefinition.parse("""
+            /* ---
+            name: m
+            title: M
+            description: D.
+            columns:
+              ctr: {unit: percent, format: "0.00%"}
+              n: {unit: count}
+            --- */
+            SELECT 1 AS n, 0.5 AS ctr
+            """)
+        #expect(metric.columnUnits == ["ctr": "percent", "n": "count"] && metric.columnFormats == ["ctr": "0.00%"])
+        for bad in ["columns: [1]", "columns: {ctr: {unit: furlongs}}", "columns: {ctr: {colour: red}}", "columns: {ctr: 3}"] {
+            #expect(throws: HotpotError.self) {
+                _ = try MetricDefinition.parse("/* ---\nname: m\ntitle: M\ndescription: D.\n\(bad)\n--- */\nSELECT 1 AS n")
+            }
+        }
+    }
+
+    @Test func dashboardsInheritAMetricsFormatsUnlessThePanelSetsItsOwn() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let analyst = try await KeyStore(database).create(tenant: tenant, role: .analyst)
+            let board = """
+                id: formats
+                title: Formats
+                panels:
+                  - {id: a, title: A, metric: ctr_daily, chart: table}
+                  - {id: b, title: B, metric: ctr_daily, chart: table, units: {ctr: ratio}, format: {ctr: "0.0"}}
+                """
+            try await withTestServer { _, client in
+                try await client.execute(uri: "/v1/dashboards/formats", method: .put, headers: bearer(analyst.key), body: ByteBuffer(string: board)) { response in
+                    #expect(response.status == .created)
+                }
+                try await client.execute(uri: "/v1/dashboards/formats", method: .get, headers: bearer(analyst.key)) { response in
+                    let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                    let panels = (json?["dashboard"] as? [String: Any])?["panels"] as? [[String: Any]] ?? []
+                    #expect((panels.first?["units"] as? [String: String])?["ctr"] == "percent")
+                    #expect((panels.first?["format"] as? [String: String])?["ctr"] == "0.00%")
+                    #expect((panels.last?["units"] as? [String: String])?["ctr"] == "ratio")
+                    #expect((panels.last?["format"] as? [String: String])?["ctr"] == "0.0")
+                }
+            }
         }
     }
 }

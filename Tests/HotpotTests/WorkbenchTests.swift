@@ -71,6 +71,9 @@ import Testing
         #expect(advice.first?.contains("note_daily (one row per note and tenant-local day") == true)
         let small = QueryPlan(totalCost: 10, estimatedRows: 1, reads: [.init(relation: "events", estimatedRows: 900)])
         #expect(small.advice(rollups: manifest).isEmpty)
+        // The same question asked of the rollup: nothing to say.
+        let rollup = QueryPlan(totalCost: 10, estimatedRows: 30, reads: [.init(relation: "note_daily", estimatedRows: 90_000)])
+        #expect(rollup.advice(rollups: manifest).isEmpty)
         #expect(QueryPlan.parse(explainJSON: "not json") == nil)
     }
 }

@@ -10,6 +10,10 @@ params:
   from: {type: date, default: -30d}
   to: {type: date, default: today}
   surface: {type: text, optional: true, allowed: [feed, search, profile]}
+columns:
+  impressions: {unit: count, format: "0,0"}
+  clicks: {unit: count, format: "0,0"}
+  ctr: {unit: percent, format: "0.00%"}
 --- */
 SELECT d.day,
        coalesce(t.impressions, 0)::int8 AS impressions,

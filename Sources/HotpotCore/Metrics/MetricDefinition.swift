@@ -20,6 +20,10 @@ public struct MetricDefinition: Sendable, Equatable, Codable {
     /// Whether the answer depends on the clock (now(), current_date, ...), so cached results must
     /// also be keyed by the current minute.
     public var dependsOnClock: Bool
+    /// Per result column, how to show it (`columns:` in the front matter): dashboards take these unless
+    /// a panel says otherwise, so one CTR is formatted in one place.
+    public var columnUnits: [String: String] = [:]
+    public var columnFormats: [String: String] = [:]
 
     public static let namePattern = "^[a-z][a-z0-9_]{0,62}$"
 
@@ -57,8 +61,8 @@ public struct MetricDefinition: Sendable, Equatable, Codable {
             throw fail("the front matter is not valid YAML")
         }
         guard let front = yaml as? [String: Any] else { throw fail("the front matter must be a YAML mapping") }
-        for key in front.keys where !["name", "title", "description", "params"].contains(key) {
-            throw fail("unknown front-matter key '\(key)' (expected name, title, description, params)")
+        for key in front.keys where !["name", "title", "description", "params", "columns"].contains(key) {
+            throw fail("unknown front-matter key '\(key)' (expected name, title, description, params, columns)")
         }
         guard let name = front["name"] as? String, name.range(of: namePattern, options: .regularExpression) != nil else {
             throw fail("'name' must be lowercase letters, digits and underscores, starting with a letter")
@@ -97,8 +101,31 @@ public struct MetricDefinition: Sendable, Equatable, Codable {
         }
         let lowered = statement.lowercased()
         let clock = ["now()", "current_date", "current_timestamp", "localtimestamp", "clock_timestamp", "statement_timestamp", "transaction_timestamp"].contains { lowered.contains($0) }
-        return MetricDefinition(name: name, title: title, description: description, params: params, body: statement,
-                                compiledSQL: compiled.sql, bindOrder: compiled.order, source: source, dependsOnClock: clock)
+        var units: [String: String] = [:], formats: [String: String] = [:]
+        if let raw = front["columns"] {
+            guard let mapping = raw as? [String: Any] else { throw fail("'columns' must be a mapping of column name to {unit, format}") }
+            for (column, value) in mapping {
+                guard let spec = value as? [String: Any] else { throw fail("columns.\(column) must be a mapping {unit, format}") }
+                for key in spec.keys where key != "unit" && key != "format" {
+                    throw fail("columns.\(column): unknown key '\(key)' (expected unit, format)")
+                }
+                if let unit = spec["unit"] {
+                    guard let text = unit as? String, DashboardDefinition.units.contains(text) else {
+                        throw fail("columns.\(column).unit must be one of \(DashboardDefinition.units.sorted().joined(separator: ", "))")
+                    }
+                    units[column] = text
+                }
+                if let format = spec["format"] {
+                    guard let text = format as? String, !text.isEmpty, text.count <= 40 else { throw fail("columns.\(column).format must be a short format text such as \"0.00%\"") }
+                    formats[column] = text
+                }
+            }
+        }
+        var definition = MetricDefinition(name: name, title: title, description: description, params: params, body: statement,
+                                          compiledSQL: compiled.sql, bindOrder: compiled.order, source: source, dependsOnClock: clock)
+        definition.columnUnits = units
+        definition.columnFormats = formats
+        return definition
     }
 
     public func parameter(_ name: String) -> ParameterSpec? { params.first { $0.name == name } }

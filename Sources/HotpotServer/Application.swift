@@ -103,9 +103,11 @@ public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashbo
 
 /// The whole server: HTTP plus the services it needs (the database pool first, so it stops last).
 /// `prepare` runs once the database is migrated, before the first request is accepted.
+/// `onListening` runs once the HTTP listener is bound (after `prepare`).
 public func buildApplication(
     database: HotpotDatabase, configuration: ServerConfiguration, logger: Logger,
-    prepare: (@Sendable (HotpotDatabase) async throws -> Void)? = nil
+    prepare: (@Sendable (HotpotDatabase) async throws -> Void)? = nil,
+    onListening: (@Sendable () async -> Void)? = nil
 ) throws -> some ApplicationProtocol {
     // Built-in metrics and dashboards are validated here: a broken file stops start-up naming it.
     let metrics = try MetricService(database: database)
@@ -113,6 +115,7 @@ public func buildApplication(
     var app = Application(
         router: buildRouter(database: database, metrics: metrics, dashboards: dashboards, configuration: configuration),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "hotpot"),
+        onServerRunning: { _ in await onListening?() },
         logger: logger
     )
     app.addServices(database.client, TenantPoolSweeper(pools: database.tenantPools), ChangeListenerService(database: database),

@@ -4,6 +4,7 @@ import HotpotCore
 import HotpotPostgres
 import HotpotServer
 import Logging
+import Synchronization
 
 @main
 struct Hotpot: AsyncParsableCommand {
@@ -97,11 +98,12 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// Runs the server until SIGTERM/SIGINT; `prepare` runs once the database is migrated.
-func runServer(options: ServerOptions, logger: Logger, prepare: (@Sendable (HotpotDatabase) async throws -> Void)?) async throws {
+func runServer(options: ServerOptions, logger: Logger, prepare: (@Sendable (HotpotDatabase) async throws -> Void)?,
+               onListening: (@Sendable () async -> Void)? = nil) async throws {
     let database = try await HotpotDatabase.connect(try HotpotConfiguration.fromEnvironment(), logger: logger)
     defer { database.stopEmbeddedServerIfStartedHere() }
     let configuration = try ServerConfiguration.fromEnvironment(host: options.host, port: options.port)
-    let app = try buildApplication(database: database, configuration: configuration, logger: logger, prepare: prepare)
+    let app = try buildApplication(database: database, configuration: configuration, logger: logger, prepare: prepare, onListening: onListening)
     try await app.runService()
 }
 
@@ -143,6 +145,7 @@ struct Demo: AsyncParsableCommand {
             // Ends yesterday in the tenant's zone (Asia/Shanghai), so "right now" panels have data on the
             // day it is first run; the same seed and end date give the same dataset.
             let end = try Self.endOfData(self.endDate, timeZone: TimeZone(identifier: "Asia/Shanghai") ?? .gmt)
+            let ready = ReadyMessage()
             try await runServer(options: options, logger: logger) { database in
                 let store = TenantStore(database)
                 let tenant: TenantRef
@@ -166,7 +169,8 @@ struct Demo: AsyncParsableCommand {
                     print("Reusing the demo tenant's data (delete it with `hotpot tenant delete demo --yes` to reload).")
                 }
                 let key = try await KeyStore(database).create(tenant: tenant, role: .viewer, label: "demo")
-                print("""
+                // Printed once the listener is bound: a taken port fails before anyone is told it is ready.
+                ready.text.withLock { $0 = """
 
                     Hotpot demo is ready on http://127.0.0.1:\(port)
                     Viewer key for the demo tenant (shown once): \(key.key)
@@ -180,9 +184,16 @@ struct Demo: AsyncParsableCommand {
 
                     Server logs: set HOTPOT_LOG_LEVEL=info (or debug). Stop with Ctrl-C.
 
-                    """)
+                    """ }
+            } onListening: {
+                if let message = ready.text.withLock({ $0 }) { print(message) }
                 fflush(nil)
             }
         }
     }
+}
+
+/// What the demo prints once its server listens.
+final class ReadyMessage: Sendable {
+    let text = Mutex<String?>(nil)
 }

@@ -167,9 +167,12 @@ public struct Rollups: Sendable {
             try await connection.query("DELETE FROM hotpot_control.tenant_rollups WHERE tenant_id = \(tenant.id) AND rollup = \(name)", logger: logger)
         }
         let rebuilt = manifest.rebuildSet(for: changed)
+        // Every table first, then the new ones: a table may move from one rollup to another.
+        let dropped = Set(rebuilt.flatMap { $0.tables + (recorded[$0.name]?.tables ?? []) }).sorted()
+        if !dropped.isEmpty {
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(dropped.map(quoteIdentifier).joined(separator: ", "))"), logger: logger)
+        }
         for rollup in rebuilt {
-            let tables = (rollup.tables + (recorded[rollup.name]?.tables ?? [])).map(quoteIdentifier).joined(separator: ", ")
-            try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(tables)"), logger: logger)
             try await run(.table, of: [rollup], manifest: manifest, on: connection, logger: logger)
         }
         // The events of the loads folded so far (pending ones are folded later, into every rollup alike).

@@ -25,7 +25,7 @@ WITH marginals AS (
 ), attrs AS (
     SELECT coalesce(u.gender, 'unknown') AS gender, coalesce(u.age_band, 'unknown') AS age_band,
            coalesce(u.city, 'unknown') AS city
-    FROM (SELECT DISTINCT user_id FROM user_daily WHERE day BETWEEN :from AND :to) AS a
+    FROM (SELECT DISTINCT user_id FROM user_variant_daily WHERE day BETWEEN :from AND :to) AS a
     LEFT JOIN users AS u ON u.user_id = a.user_id
 ), cells AS (
     SELECT 1 AS set_no, value AS gender, NULL::text AS age_band, NULL::text AS city, users FROM marginals WHERE attribute = 'gender'

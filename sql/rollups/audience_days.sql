@@ -18,12 +18,12 @@ CREATE UNIQUE INDEX audience_days_key ON audience_days (attribute, value, day, p
 -- change, worked out as for variant_user_days (variants.sql), under the user's attributes as they are now.
 WITH firsts AS (
     SELECT f.user_id, f.m,
-           (SELECT max(p.day) FROM user_daily AS p WHERE p.user_id = f.user_id AND p.day < f.m) AS prior
+           (SELECT max(p.day) FROM user_variant_daily AS p WHERE p.user_id = f.user_id AND p.day < f.m) AS prior
     FROM (SELECT user_id, min(day) AS m FROM rollup_new_user_days GROUP BY 1) AS f
 ), tail AS (
     SELECT f.user_id, r.day, f.prior, n.day IS NOT NULL AS added
     FROM firsts AS f
-    CROSS JOIN LATERAL (SELECT x.day FROM user_daily AS x WHERE x.user_id = f.user_id AND x.day >= f.m OFFSET 0) AS r
+    CROSS JOIN LATERAL (SELECT DISTINCT x.day FROM user_variant_daily AS x WHERE x.user_id = f.user_id AND x.day >= f.m OFFSET 0) AS r
     LEFT JOIN rollup_new_user_days AS n ON n.user_id = f.user_id AND n.day = r.day
 ), pairs AS (
     SELECT user_id, day, coalesce(lag(day) OVER (PARTITION BY user_id ORDER BY day), prior) AS prev_day, 1 AS change
@@ -60,7 +60,8 @@ WITH changed AS (
 ), pairs AS (
     SELECT c.*, d.day, lag(d.day) OVER (PARTITION BY d.user_id ORDER BY d.day) AS prev_day
     FROM changed AS c
-    JOIN user_daily AS d ON d.user_id = c.user_id
+    -- Each user's active days through the key (LATERAL, OFFSET 0: the staged file has no statistics).
+    CROSS JOIN LATERAL (SELECT DISTINCT x.user_id, x.day FROM user_variant_daily AS x WHERE x.user_id = c.user_id OFFSET 0) AS d
     WHERE (c.gender, c.age_band, c.city) IS DISTINCT FROM (c.old_gender, c.old_age_band, c.old_city)
 )
 INSERT INTO audience_days AS a (attribute, value, day, prev_day, users)

@@ -146,7 +146,7 @@ FROM rollup_latest_users AS l
 LEFT JOIN users AS u ON u.user_id = l.user_id
 WHERE (l.signup_at::date, l.interests) IS DISTINCT FROM (u.signup_at::date, u.interests)
   AND coalesce(l.signup_at, u.signup_at) IS NOT NULL
-  AND EXISTS (SELECT 1 FROM user_daily AS d WHERE d.user_id = l.user_id);
+  AND EXISTS (SELECT 1 FROM user_variant_daily AS d WHERE d.user_id = l.user_id);
 
 ANALYZE rollup_segment_users;
 

@@ -1,14 +1,21 @@
--- Per user and tenant-local day: activity (DAU, retention) and per-user impressions/clicks.
-CREATE TABLE user_daily (
-    user_id     text   NOT NULL,
-    day         date   NOT NULL,
-    events      bigint NOT NULL DEFAULT 0,
-    impressions bigint NOT NULL DEFAULT 0,
-    clicks      bigint NOT NULL DEFAULT 0,
-    engagements bigint NOT NULL DEFAULT 0,   -- likes + collects + comments + shares + follows
-    PRIMARY KEY (user_id, day)
+-- Per user, tenant-local day and variant (NULL kept as its own group): the one per-user-day table. It
+-- serves activity (DAU, retention, audiences: a user's active days are its days with any row) and the
+-- per-user sums experiment readouts take the user as the unit with (docs/experiments.md). A user is
+-- almost always in one variant, so this is as many rows as (user, day) pairs; user_daily, a second table
+-- of the same size, is gone. engagements = likes + collects + comments + shares + follows; dwell_capped
+-- = the sum of dwell_ms with each event's dwell capped at hotpot_lib.default_dwell_cap_ms().
+CREATE TABLE user_variant_daily (
+    user_id      text   NOT NULL,
+    day          date   NOT NULL,
+    variant      text,
+    events       bigint NOT NULL DEFAULT 0,
+    impressions  bigint NOT NULL DEFAULT 0,
+    clicks       bigint NOT NULL DEFAULT 0,
+    engagements  bigint NOT NULL DEFAULT 0,
+    dwell_capped bigint NOT NULL DEFAULT 0
 );
-CREATE INDEX user_daily_day_idx ON user_daily (day);
+CREATE UNIQUE INDEX user_variant_daily_key ON user_variant_daily (user_id, day, variant) NULLS NOT DISTINCT;
+CREATE INDEX user_variant_daily_day_idx ON user_variant_daily (day);
 
 -- Per user: first time seen in events (cohorts).
 CREATE TABLE user_first_seen (
@@ -19,8 +26,8 @@ CREATE TABLE user_first_seen (
 CREATE INDEX user_first_seen_day_idx ON user_first_seen (first_day);
 
 -- Per tenant-local day: users active that day, users engaged that day (any like, collect, comment,
--- share or follow) and users seen for the first time that day. Exact counts kept from the user_daily
--- and user_first_seen upserts below, so DAU is read from one row per day instead of counting user_daily.
+-- share or follow) and users seen for the first time that day. Exact counts kept by the events step below,
+-- so DAU is read from one row per day instead of counting users.
 CREATE TABLE daily_users (
     day           date PRIMARY KEY,
     active_users  bigint NOT NULL DEFAULT 0,
@@ -44,40 +51,60 @@ CREATE TABLE cohort_weeks (
 );
 
 -- step: events
--- What this run changed: new active days (for audience_days) and users moving to another first week.
+-- What this run changed: new active days (for audience_days), users newly seen in a variant on a day
+-- (for variant_user_days) and users moving to another first week.
 CREATE TEMP TABLE rollup_new_user_days (user_id text NOT NULL, day date NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE rollup_new_variant_days (user_id text NOT NULL, variant text NOT NULL, day date NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE rollup_cohort_moves (user_id text NOT NULL, old_week date NOT NULL, new_week date NOT NULL) ON COMMIT DROP;
 
--- user_daily, and in the same statement daily_users: a (user, day) row this statement inserts is a new
--- active user that day; a row whose engagements were 0 before it is a newly engaged one. (xmax = 0 marks
--- a row ON CONFLICT inserted rather than updated.)
-WITH delta AS (
-    SELECT user_id, occurred_at::date AS day, count(*) AS events,
-           count(*) FILTER (WHERE event_type = 'impression') AS impressions,
-           count(*) FILTER (WHERE event_type = 'click') AS clicks,
-           count(*) FILTER (WHERE event_type IN ('like', 'collect', 'comment', 'share', 'follow')) AS engagements
-    FROM rollup_source
-    GROUP BY 1, 2
-), upserted AS (
-    INSERT INTO user_daily AS r (user_id, day, events, impressions, clicks, engagements)
-    SELECT user_id, day, events, impressions, clicks, engagements FROM delta
-    ORDER BY 1, 2
-    ON CONFLICT (user_id, day) DO UPDATE SET
-        events = r.events + excluded.events, impressions = r.impressions + excluded.impressions,
-        clicks = r.clicks + excluded.clicks, engagements = r.engagements + excluded.engagements
-    RETURNING r.user_id, r.day, r.engagements, (r.xmax = 0) AS inserted
-), new_days AS (
-    INSERT INTO rollup_new_user_days (user_id, day) SELECT user_id, day FROM upserted WHERE inserted
-)
+-- What this run adds per user, day and variant.
+CREATE TEMP TABLE rollup_user_delta ON COMMIT DROP AS
+SELECT user_id, occurred_at::date AS day, variant, count(*) AS events,
+       count(*) FILTER (WHERE event_type = 'impression') AS impressions,
+       count(*) FILTER (WHERE event_type = 'click') AS clicks,
+       count(*) FILTER (WHERE event_type IN ('like', 'collect', 'comment', 'share', 'follow')) AS engagements,
+       coalesce(sum(least(dwell_ms, hotpot_lib.default_dwell_cap_ms())) FILTER (WHERE dwell_ms IS NOT NULL), 0) AS dwell_capped
+FROM rollup_source
+GROUP BY 1, 2, 3;
+
+-- Per (user, day) of this run, what the table held before it over all variants: a user-day without rows
+-- is a new active user that day, one whose engagements were 0 and gets some a newly engaged one. Each
+-- user-day is looked up through the key (LATERAL, OFFSET 0 against a join that would read the table).
+CREATE TEMP TABLE rollup_user_day_change ON COMMIT DROP AS
+SELECT d.user_id, d.day, d.engagements, b.rows_before, coalesce(b.engagements_before, 0) AS engagements_before
+FROM (SELECT user_id, day, sum(engagements) AS engagements FROM rollup_user_delta GROUP BY 1, 2) AS d
+CROSS JOIN LATERAL (SELECT count(*) AS rows_before, sum(x.engagements) AS engagements_before
+                    FROM user_variant_daily AS x WHERE x.user_id = d.user_id AND x.day = d.day OFFSET 0) AS b;
+
+INSERT INTO rollup_new_user_days (user_id, day)
+SELECT user_id, day FROM rollup_user_day_change WHERE rows_before = 0;
+
 INSERT INTO daily_users AS t (day, active_users, engaged_users)
-SELECT u.day, count(*) FILTER (WHERE u.inserted),
-       count(*) FILTER (WHERE u.engagements > 0 AND u.engagements = d.engagements)
-FROM upserted AS u
-JOIN delta AS d ON d.user_id = u.user_id AND d.day = u.day
-GROUP BY u.day
-ORDER BY u.day
+SELECT day, count(*) FILTER (WHERE rows_before = 0), count(*) FILTER (WHERE engagements > 0 AND engagements_before = 0)
+FROM rollup_user_day_change
+GROUP BY day
+ORDER BY day
 ON CONFLICT (day) DO UPDATE SET
     active_users = t.active_users + excluded.active_users, engaged_users = t.engaged_users + excluded.engaged_users;
+
+-- user_variant_daily; a (user, day, variant) row whose impressions were 0 before this statement is a
+-- user newly seen in that variant that day.
+WITH upserted AS (
+    INSERT INTO user_variant_daily AS r (user_id, day, variant, events, impressions, clicks, engagements, dwell_capped)
+    SELECT user_id, day, variant, events, impressions, clicks, engagements, dwell_capped FROM rollup_user_delta
+    ORDER BY 1, 2, 3
+    ON CONFLICT (user_id, day, variant) DO UPDATE SET
+        events = r.events + excluded.events, impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks,
+        engagements = r.engagements + excluded.engagements, dwell_capped = r.dwell_capped + excluded.dwell_capped
+    RETURNING r.user_id, r.day, r.variant, r.impressions
+)
+INSERT INTO rollup_new_variant_days (user_id, variant, day)
+SELECT u.user_id, u.variant, u.day
+FROM upserted AS u
+JOIN rollup_user_delta AS d ON d.user_id = u.user_id AND d.day = u.day AND d.variant = u.variant
+WHERE d.impressions > 0 AND u.impressions = d.impressions;
+
+DROP TABLE rollup_user_delta, rollup_user_day_change;
 
 -- user_first_seen, and daily_users.new_users: a new user counts on their first day; a user whose first
 -- event turns out earlier (a late file) moves from the old first day to the new one. Every part of one

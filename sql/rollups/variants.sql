@@ -1,17 +1,6 @@
--- Per user, day and variant: the per-user sums experiment readouts take the user as the unit with
--- (docs/experiments.md). engagements = likes + collects + comments + shares + follows; dwell_capped =
--- the sum of dwell_ms with each event's dwell capped at hotpot_lib.default_dwell_cap_ms().
-CREATE TABLE user_variant_daily (
-    user_id      text   NOT NULL,
-    day          date   NOT NULL,
-    variant      text,
-    impressions  bigint NOT NULL DEFAULT 0,
-    clicks       bigint NOT NULL DEFAULT 0,
-    engagements  bigint NOT NULL DEFAULT 0,
-    dwell_capped bigint NOT NULL DEFAULT 0
-);
-CREATE UNIQUE INDEX user_variant_daily_key ON user_variant_daily (user_id, day, variant) NULLS NOT DISTINCT;
-
+-- The per-user sums of experiments are in user_variant_daily (sql/rollups/user_activity.sql); this
+-- rollup keeps the distinct users per variant over any range.
+--
 -- Users with impressions in a variant, by day and by the previous day the same user had impressions in
 -- the same variant (NULL: none before). A user seen in [from, to] is counted exactly once by the rows
 -- with day in [from, to] and prev_day before from (or NULL): the row of their first day in the range.
@@ -25,33 +14,6 @@ CREATE TABLE variant_user_days (
 CREATE UNIQUE INDEX variant_user_days_key ON variant_user_days (variant, day, prev_day) NULLS NOT DISTINCT;
 
 -- step: events
-CREATE TEMP TABLE rollup_new_variant_days (user_id text NOT NULL, variant text NOT NULL, day date NOT NULL) ON COMMIT DROP;
-
--- user_variant_daily; a (user, day, variant) row whose impressions were 0 before this statement is a
--- user newly seen in that variant that day.
-WITH delta AS (
-    SELECT user_id, occurred_at::date AS day, variant,
-           count(*) FILTER (WHERE event_type = 'impression') AS impressions,
-           count(*) FILTER (WHERE event_type = 'click') AS clicks,
-           count(*) FILTER (WHERE event_type IN ('like', 'collect', 'comment', 'share', 'follow')) AS engagements,
-           coalesce(sum(least(dwell_ms, hotpot_lib.default_dwell_cap_ms())) FILTER (WHERE dwell_ms IS NOT NULL), 0) AS dwell_capped
-    FROM rollup_source
-    GROUP BY 1, 2, 3
-), upserted AS (
-    INSERT INTO user_variant_daily AS r (user_id, day, variant, impressions, clicks, engagements, dwell_capped)
-    SELECT user_id, day, variant, impressions, clicks, engagements, dwell_capped FROM delta
-    ORDER BY 1, 2, 3
-    ON CONFLICT (user_id, day, variant) DO UPDATE SET
-        impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks,
-        engagements = r.engagements + excluded.engagements, dwell_capped = r.dwell_capped + excluded.dwell_capped
-    RETURNING r.user_id, r.day, r.variant, r.impressions
-)
-INSERT INTO rollup_new_variant_days (user_id, variant, day)
-SELECT u.user_id, u.variant, u.day
-FROM upserted AS u
-JOIN delta AS d ON d.user_id = u.user_id AND d.day = u.day AND d.variant = u.variant
-WHERE d.impressions > 0 AND u.impressions = d.impressions;
-
 -- variant_user_days: for each (user, variant), the days this run added and the old days right after
 -- them get a new previous day. Before the first added day m nothing changes; from m on, the pairs
 -- (day, previous day) are counted again over all days (+1) and over the old days alone (-1). `prior`
@@ -87,5 +49,3 @@ ORDER BY 1, 2, 3
 ON CONFLICT (variant, day, prev_day) DO UPDATE SET users = g.users + excluded.users;
 
 DELETE FROM variant_user_days WHERE users = 0;
-
-DROP TABLE rollup_new_variant_days;

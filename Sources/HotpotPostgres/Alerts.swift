@@ -157,14 +157,17 @@ public struct AlertStore: Sendable {
             result.append(Summary(id: ruleID, version: version, rule: rule, evaluatedAt: evaluatedAt,
                                   evaluatedDataVersion: dataVersion.flatMap { $0 < 0 ? nil : $0 }, error: error, instances: []))
         }
-        for index in result.indices {
-            let states = try await database.client.query("""
-                SELECT key, state, since, value, data_version FROM hotpot_control.alert_states
-                WHERE tenant_id = \(tenant.id) AND rule_id = \(result[index].id) AND state <> 'ok' ORDER BY key LIMIT 1000
-                """, logger: database.logger)
-            for try await (key, state, since, value, version) in states.decode((String, String, Date, Double?, Int64).self) {
-                result[index].instances.append(Instance(key: key, state: state, since: since, value: value, dataVersion: version))
-            }
+        // Every listed rule's instances in one query, at most 1000 per rule.
+        let states = try await database.client.query("""
+            SELECT rule_id, key, state, since, value, data_version
+            FROM (SELECT *, row_number() OVER (PARTITION BY rule_id ORDER BY key) AS n FROM hotpot_control.alert_states
+                  WHERE tenant_id = \(tenant.id) AND state <> 'ok' AND (\(id)::text IS NULL OR rule_id = \(id))) AS s
+            WHERE n <= 1000 ORDER BY rule_id, key
+            """, logger: database.logger)
+        let positions = Dictionary(uniqueKeysWithValues: result.enumerated().map { ($1.id, $0) })
+        for try await (ruleID, key, state, since, value, version) in states.decode((String, String, String, Date, Double?, Int64).self) {
+            guard let index = positions[ruleID] else { continue }
+            result[index].instances.append(Instance(key: key, state: state, since: since, value: value, dataVersion: version))
         }
         return result
     }

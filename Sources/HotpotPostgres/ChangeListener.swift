@@ -75,6 +75,19 @@ public struct DataVersion: Sendable, Equatable {
     }
 }
 
+extension DataVersion {
+    /// The columns a data version is read from (hotpot_control.data_versions, hotpot_lib.snapshot_data_version()).
+    static let columns = "version, as_of, rollup_version, rolled_up_import_id, rolled_up_as_of, pending_since"
+
+    /// The first row of a query selecting `columns`; version 0 when there is none.
+    static func first(of rows: PostgresRowSequence) async throws -> DataVersion {
+        for try await (version, asOf, rollupVersion, importID, rolledUpAsOf, pendingSince) in rows.decode((Int64, Date?, Int64, Int64?, Date?, Date?).self) {
+            return DataVersion(version: version, asOf: asOf, rollupVersion: rollupVersion, rolledUpImportID: importID, rolledUpAsOf: rolledUpAsOf, pendingSince: pendingSince)
+        }
+        return DataVersion(version: 0, asOf: nil)
+    }
+}
+
 extension HotpotDatabase {
     static let changeChannel = "hotpot_changes"
 

@@ -98,14 +98,8 @@ public struct MetricRunner: Sendable {
 
     /// The tenant's data version in the transaction's snapshot (sql/migrations/0016_snapshot_data_version.sql).
     static func snapshotDataVersion(_ connection: PostgresConnection, logger: Logger) async throws -> DataVersion {
-        let rows = try await connection.query("""
-            SELECT version, as_of, rollup_version, rolled_up_import_id, rolled_up_as_of, pending_since
-            FROM hotpot_lib.snapshot_data_version()
-            """, logger: logger)
-        for try await (version, asOf, rollupVersion, importID, rolledUpAsOf, pendingSince) in rows.decode((Int64, Date?, Int64, Int64?, Date?, Date?).self) {
-            return DataVersion(version: version, asOf: asOf, rollupVersion: rollupVersion, rolledUpImportID: importID, rolledUpAsOf: rolledUpAsOf, pendingSince: pendingSince)
-        }
-        return DataVersion(version: 0, asOf: nil)
+        try await DataVersion.first(of: try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT \(DataVersion.columns) FROM hotpot_lib.snapshot_data_version()"), logger: logger))
     }
 
     /// Errors from the metric's own SQL become 400s carrying PostgreSQL's message and where in the

@@ -171,14 +171,9 @@ public struct MetricStore: Sendable {
     public func dataVersion(_ tenant: TenantRef) async throws -> DataVersion {
         let database = self.database
         return try await database.dataVersions.value(tenant.id) {
-            let rows = try await database.client.query("""
-                SELECT version, as_of, rollup_version, rolled_up_import_id, rolled_up_as_of, pending_since
-                FROM hotpot_control.data_versions WHERE tenant_id = \(tenant.id)
-                """, logger: database.logger)
-            for try await (version, asOf, rollupVersion, importID, rolledUpAsOf, pendingSince) in rows.decode((Int64, Date?, Int64, Int64?, Date?, Date?).self) {
-                return DataVersion(version: version, asOf: asOf, rollupVersion: rollupVersion, rolledUpImportID: importID, rolledUpAsOf: rolledUpAsOf, pendingSince: pendingSince)
-            }
-            return DataVersion(version: 0, asOf: nil)
+            var query = PostgresQuery(unsafeSQL: "SELECT \(DataVersion.columns) FROM hotpot_control.data_versions WHERE tenant_id = $1")
+            query.binds.append(tenant.id)
+            return try await DataVersion.first(of: try await database.client.query(query, logger: database.logger))
         }
     }
 }

@@ -75,6 +75,14 @@ public struct Migrator: Sendable {
         }
     }
 
+    /// Returns once every migration file has been applied (or the task is cancelled): services start
+    /// alongside the migrations that run before the server listens.
+    public func waitUntilCurrent(checkingEvery interval: Duration = .milliseconds(200)) async {
+        while !Task.isCancelled, (try? await isCurrent()) != true {
+            try? await Task.sleep(for: interval)
+        }
+    }
+
     /// Whether every migration file has been applied (for `/readyz`).
     public func isCurrent() async throws -> Bool {
         let migrations = database.sql.migrations

@@ -98,10 +98,8 @@ struct AlertService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            // The alert tables arrive with migration 0019, run before the server listens.
-            while !Task.isCancelled, (try? await Migrator(evaluator.database).isCurrent()) != true {
-                try? await Task.sleep(for: .milliseconds(200))
-            }
+            // The alert tables arrive with migration 0019.
+            await Migrator(evaluator.database).waitUntilCurrent()
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await loop("evaluating alerts") { try await evaluator.evaluateDue(logger: logger) } }
                 group.addTask { await loop("sending alert notifications") { try await sender.sendDue(logger: logger) } }

@@ -166,10 +166,8 @@ struct ChangeListenerService: Service {
     let database: HotpotDatabase
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            // The triggers that notify arrive with migration 0008, run before the server listens.
-            while !Task.isCancelled, (try? await Migrator(database).isCurrent()) != true {
-                try? await Task.sleep(for: .milliseconds(200))
-            }
+            // The triggers that notify arrive with migration 0008.
+            await Migrator(database).waitUntilCurrent()
             await database.listenForChanges()
         }
     }
@@ -204,10 +202,8 @@ struct RollupWorkerService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            // The progress columns arrive with migration 0015, run before the server listens.
-            while !Task.isCancelled, (try? await Migrator(database).isCurrent()) != true {
-                try? await Task.sleep(for: .milliseconds(200))
-            }
+            // The progress columns arrive with migration 0015.
+            await Migrator(database).waitUntilCurrent()
             await RollupWorker(database).run(logger: logger)
         }
     }
@@ -241,10 +237,7 @@ struct ScheduleService: Service {
     func run() async throws {
         let schedules = Schedules(database, stallTimeout: stallTimeout, uploadTimeout: uploadTimeout)
         await cancelWhenGracefulShutdown {
-            // Services start alongside the migrations run before the server listens: wait for them.
-            while !Task.isCancelled, (try? await Migrator(database).isCurrent()) != true {
-                try? await Task.sleep(for: .seconds(1))
-            }
+            await Migrator(database).waitUntilCurrent(checkingEvery: .seconds(1))
             while !Task.isCancelled {
                 do {
                     try await schedules.runDue()

@@ -20,14 +20,24 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
+        // The run-time files (sql/, dashboards/, docs/openapi.json, the viewer) built into the binary.
+        .target(
+            name: "HotpotResources",
+            exclude: ["Viewer"],
+            plugins: ["EmbedProjectFiles"]
+        ),
+        .plugin(name: "EmbedProjectFiles", capability: .buildTool(), dependencies: ["EmbedFiles"]),
+        .executableTarget(name: "EmbedFiles"),
         // Domain types and parsing: no I/O, no database.
         .target(
             name: "HotpotCore",
             dependencies: [
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
         // Everything that talks to PostgreSQL: the embedded server, migrations, tenants, keys, imports, metrics.
@@ -35,6 +45,7 @@ let package = Package(
             name: "HotpotPostgres",
             dependencies: [
                 "HotpotCore",
+                "HotpotResources",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -48,18 +59,18 @@ let package = Package(
             dependencies: [
                 "HotpotCore",
                 "HotpotPostgres",
+                "HotpotResources",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            // The dashboard viewer served at GET / (HTML, CSS, JavaScript).
-            resources: [.copy("Viewer")]
+            ]
         ),
         .executableTarget(
             name: "hotpot",
             dependencies: [
                 "HotpotCore",
+                "HotpotResources",
                 "HotpotPostgres",
                 "HotpotServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -71,7 +82,10 @@ let package = Package(
                 "HotpotCore",
                 "HotpotPostgres",
                 "HotpotServer",
+                "HotpotResources",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             // Brute-force SQL the metric tests compare against; read from disk, not compiled.
             exclude: ["Oracles"]

@@ -26,11 +26,14 @@ public struct Principal: Sendable, Equatable {
     public var scope: Scope
     public var role: KeyRole
     public var keyPrefix: String
+    /// Set for a verified embed token: what it opens, and nothing else.
+    public var embed: EmbedGrant?
 
-    public init(scope: Scope, role: KeyRole, keyPrefix: String) {
+    public init(scope: Scope, role: KeyRole, keyPrefix: String, embed: EmbedGrant? = nil) {
         self.scope = scope
         self.role = role
         self.keyPrefix = keyPrefix
+        self.embed = embed
     }
 
     public var tenant: TenantRef? {

@@ -17,11 +17,10 @@ public struct DashboardStore: Sendable {
     }
 
     public static func loadBuiltins(_ files: ProjectFiles, metrics: [String: MetricDefinition]) throws -> [String: DashboardDefinition] {
-        let directory = files.dashboardsDirectory
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [:] }
+        let names = try files.dashboards.fileNames(in: "")
         var result: [String: DashboardDefinition] = [:]
-        for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
-            let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+        for name in names where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+            let text = try files.dashboards.text(name)
             let dashboard = try DashboardDefinition.parse(text, fileName: "dashboards/\(name)")
             guard name.hasPrefix(dashboard.id + ".") else {
                 throw HotpotError.configuration("dashboards/\(name): the file name must be the dashboard's id (\(dashboard.id).yaml)")

@@ -16,10 +16,9 @@ public struct MetricStore: Sendable {
 
     /// Parses every file in sql/metrics; any invalid file is an error naming it.
     public static func loadBuiltins(_ files: ProjectFiles) throws -> [String: MetricDefinition] {
-        let directory = files.sqlDirectory.appendingPathComponent("metrics")
         var result: [String: MetricDefinition] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() where name.hasSuffix(".sql") {
-            let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+        for name in try files.sql.fileNames(in: "metrics") where name.hasSuffix(".sql") {
+            let text = try files.sql.text("metrics/\(name)")
             let definition = try MetricDefinition.parse(text, fileName: "sql/metrics/\(name)")
             guard definition.name + ".sql" == name else {
                 throw HotpotError.configuration("sql/metrics/\(name): the file name must be the metric's name (\(definition.name).sql)")

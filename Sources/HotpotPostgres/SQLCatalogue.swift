@@ -42,7 +42,7 @@ public struct SQLCatalogue: Sendable {
 
     public static func load(_ files: ProjectFiles) throws -> SQLCatalogue {
         func read(_ path: String) throws -> String {
-            let text = try files.sql(path)
+            let text = try files.sql.text(path)
             guard !SQLScript.statements(text).isEmpty else { throw HotpotError.configuration("sql/\(path) holds no SQL statement") }
             return text
         }
@@ -59,20 +59,14 @@ public struct SQLCatalogue: Sendable {
             freshEvents: try read("imports/fresh_events.sql"), insertEvents: try read("imports/insert_events.sql"),
             eventMonths: try read("imports/event_months.sql"))
 
-        let directory = files.sqlDirectory.appendingPathComponent("rollups")
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-        } catch {
-            throw HotpotError.configuration("cannot read sql/rollups/: \(error.localizedDescription)")
-        }
+        let names = try files.sql.fileNames(in: "rollups")
         var rollupFiles: [String: String] = [:]
         for name in names where name.hasSuffix(".sql") && name != "interface.sql" {
-            rollupFiles[String(name.dropLast(4))] = try files.sql("rollups/\(name)")
+            rollupFiles[String(name.dropLast(4))] = try files.sql.text("rollups/\(name)")
         }
         let rollups: RollupManifest
         do {
-            rollups = try RollupManifest.parse(manifest: try files.sql("rollups/manifest.yaml"), interface: try files.sql("rollups/interface.sql"), files: rollupFiles)
+            rollups = try RollupManifest.parse(manifest: try files.sql.text("rollups/manifest.yaml"), interface: try files.sql.text("rollups/interface.sql"), files: rollupFiles)
         } catch let error as RollupManifest.Invalid {
             throw HotpotError.configuration(error.description)
         }

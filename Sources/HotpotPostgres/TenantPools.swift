@@ -22,7 +22,11 @@ public actor TenantPools {
         let started: Task<Void, Never>
         init(client: PostgresClient) {
             self.client = client
-            self.runner = Task { await client.run() }
+            // Detached: a pool opened while serving a request must not inherit that request's task-locals,
+            // among them ServiceLifecycle's graceful-shutdown context, which would end `run()` (and the pool,
+            // for every later user) when the server that happened to open it shuts down. Pools end through
+            // `close`, `closeIdle` and `closeAll` (the sweeper's end).
+            self.runner = Task.detached { await client.run() }
             self.started = Task { try? await Task.sleep(for: .milliseconds(20)) }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HotpotCore
 import HotpotPostgres
+import HotpotResources
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -86,9 +87,13 @@ public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashbo
     }
     HealthController(database: database).register(on: router)
     Observability.register(on: router, database: database, metrics: metrics)
-    registerOpenAPI(on: router, file: database.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("docs/openapi.json"))
-    ViewerController().register(on: router)
+    registerOpenAPI(on: router)
+    let viewer = ViewerController()
+    viewer.register(on: router)
+    let embed = EmbedController(keys: EmbedKeyStore(database), viewer: viewer)
+    embed.registerPage(on: router)
     let v1 = router.group("v1").add(middleware: AuthMiddleware(database: database, adminKey: configuration.adminKey))
+    embed.register(on: v1)
     TenantController(database: database).register(on: v1)
     ImportController(database: database, maxUploadBytes: configuration.maxUploadBytes,
                      stallTimeout: configuration.uploadStallTimeout, uploadTimeout: configuration.uploadTimeout).register(on: v1)
@@ -252,11 +257,11 @@ struct ScheduleService: Service {
     }
 }
 
-/// `GET /openapi.json`: the API's OpenAPI 3.1 document (docs/openapi.json), read once at start-up.
-func registerOpenAPI(on router: Router<AppRequestContext>, file: URL) {
-    let document = (try? Data(contentsOf: file)) ?? Data()
+/// `GET /openapi.json`: the API's OpenAPI 3.1 document (docs/openapi.json, built into the binary).
+func registerOpenAPI(on router: Router<AppRequestContext>) {
+    let document = ByteBuffer(bytes: BuiltInFiles.data("docs/openapi.json") ?? Data())
     router.get("openapi.json") { _, _ -> Response in
-        guard !document.isEmpty else { throw HotpotError.notFound("the OpenAPI document is not installed next to sql/ (docs/openapi.json)") }
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
+        guard document.readableBytes > 0 else { throw HotpotError.notFound("this build of hotpot has no OpenAPI document (docs/openapi.json)") }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: document))
     }
 }

@@ -32,11 +32,24 @@ public struct AppRequestContext: RequestContext {
         guard let tenant = principal.tenant else {
             throw HotpotError(.forbidden, "this route needs a tenant key; the global admin key only provisions tenants and keys")
         }
+        if let grant = principal.embed {
+            throw HotpotError(.forbidden, "an embed token opens its \(grant.resource) only (its definition and data), not this route")
+        }
         guard roles.contains(where: principal.role.allows) else {
             let names = roles.map(\.rawValue).joined(separator: " or ")
             throw HotpotError(.forbidden, "this route needs a key with the \(names) role; this key is \(principal.role.rawValue)")
         }
         return tenant
+    }
+
+    /// For the read routes an embed token may use: the tenant of a viewer (or higher) key, or of an embed
+    /// token that opens `resource`, with the token's grant (whose parameters the route must apply).
+    public func tenant(opening resource: EmbedResource) throws -> (tenant: TenantRef, embed: EmbedGrant?) {
+        if let principal, let grant = principal.embed, let tenant = principal.tenant {
+            try grant.require(resource)
+            return (tenant, grant)
+        }
+        return (try tenant(requiring: .viewer), nil)
     }
 
     /// Passes only for the global provisioning admin.

@@ -63,8 +63,9 @@ struct DashboardController {
             })
         }
         group.get("dashboards/:id") { _, context -> Definition in
-            let tenant = try context.tenant(requiring: .viewer)
-            let resolved = try await dashboards.resolve(tenant, id: try context.parameters.require("id"))
+            let id = try context.parameters.require("id")
+            let (tenant, _) = try context.tenant(opening: EmbedResource(type: .dashboard, id: id))
+            let resolved = try await dashboards.resolve(tenant, id: id)
             var dashboard = resolved.dashboard
             for index in dashboard.panels.indices {
                 let panel = dashboard.panels[index]
@@ -77,11 +78,21 @@ struct DashboardController {
             return Definition(dashboard: dashboard, version: resolved.version, source: resolved.isBuiltin ? "builtin" : "tenant")
         }
         group.get("dashboards/:id/data") { request, context -> Response in
-            let tenant = try context.tenant(requiring: .viewer)
-            let resolved = try await dashboards.resolve(tenant, id: try context.parameters.require("id"))
+            let id = try context.parameters.require("id")
+            let (tenant, embed) = try context.tenant(opening: EmbedResource(type: .dashboard, id: id))
+            let resolved = try await dashboards.resolve(tenant, id: id)
             let dashboard = resolved.dashboard
             var given: [String: [String]] = [:]
             for (key, value) in request.uri.queryParameters { given[String(key), default: []].append(String(value)) }
+            if let embed {
+                // A locked value the dashboard has no filter for would silently not apply: refuse the token.
+                let filterNames = Set(dashboard.filters.map(\.spec.name))
+                if let stray = embed.locked.keys.sorted().first(where: { !filterNames.contains($0) }) {
+                    throw HotpotError(.forbidden, "the embed token locks '\(stray)', which is not a filter of dashboard \(dashboard.id)")
+                }
+                given = try embed.parameters(given, control: ["format", "panel"])
+                if given["format"]?.last == "csv" { try embed.require(permission: "csv") }
+            }
             let timeZone = TimeZone(identifier: tenant.timezone) ?? .gmt
             let filters = try dashboard.resolveFilters(given, today: DateOnly.today(in: timeZone), timeZone: timeZone)
             let format = given["format"]?.last ?? "json"

@@ -74,10 +74,20 @@ struct MetricController {
             return MetricInfo(try await metrics.store.resolve(tenant, name: try context.parameters.require("name"), version: version), withSQL: true)
         }
         group.get("metrics/:name/data") { request, context -> Response in
-            let tenant = try context.tenant(requiring: .viewer)
             let name = try context.parameters.require("name")
+            let (tenant, embed) = try context.tenant(opening: EmbedResource(type: .metric, id: name))
             var given: [String: [String]] = [:]
             for (key, value) in request.uri.queryParameters { given[String(key), default: []].append(String(value)) }
+            if let embed {
+                let definition = try await metrics.store.resolve(tenant, name: name).definition
+                let parameterNames = Set(definition.params.map(\.name))
+                if let stray = embed.locked.keys.sorted().first(where: { !parameterNames.contains($0) }) {
+                    throw HotpotError(.forbidden, "the embed token locks '\(stray)', which is not a parameter of metric \(name)")
+                }
+                given = try embed.parameters(given, control: ["format"])
+                let csv = given["format"]?.last == "csv" || (request.headers[.accept]?.contains("text/csv") ?? false)
+                if csv { try embed.require(permission: "csv") }
+            }
             let version = given["version"]?.last
             let answer = try await metrics.answer(tenant, name: name, version: version, given: given)
             let wantsCSV = given["format"]?.last == "csv" || (request.headers[.accept]?.contains("text/csv") ?? false)

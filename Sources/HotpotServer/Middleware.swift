@@ -67,11 +67,13 @@ struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let database: HotpotDatabase
     let keys: KeyStore
+    let embedKeys: EmbedKeyStore
     let adminKey: String?
 
     init(database: HotpotDatabase, adminKey: String?) {
         self.database = database
         self.keys = KeyStore(database)
+        self.embedKeys = EmbedKeyStore(database)
         self.adminKey = adminKey
     }
 
@@ -85,6 +87,16 @@ struct AuthMiddleware: RouterMiddleware {
         var context = context
         if let adminKey, !adminKey.isEmpty, constantTimeEquals(key, adminKey) {
             context.principal = Principal(scope: .globalAdmin, role: .admin, keyPrefix: "env")
+        } else if EmbedToken.looksLikeToken(key) {
+            // An embed token: its kid finds the key (and so the tenant); the key verifies everything else.
+            let kid = try EmbedToken.header(of: key).kid
+            guard let (embedKey, tenant) = try await embedKeys.active(kid: kid, logger: context.logger) else {
+                throw HotpotError(.unauthorized, "the embed token is refused: its kid '\(kid.prefix(64))' is unknown or revoked")
+            }
+            let grant = try await EmbedToken.verify(key, with: embedKey)
+            context.principal = Principal(scope: .tenant(tenant), role: .viewer, keyPrefix: "embed:\(kid)", embed: grant)
+            context.logger[metadataKey: "embed_kid"] = .string(kid)
+            if let subject = grant.subject { context.logger[metadataKey: "embed_sub"] = .string(String(subject.prefix(100))) }
         } else if let principal = try await keys.authenticate(key) {
             context.principal = principal
             Task { await keys.touch(prefix: principal.keyPrefix) }

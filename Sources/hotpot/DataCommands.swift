@@ -47,6 +47,7 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Runs per metric.") var runs = 7
         @Option(help: "Only these metrics (comma-separated names).") var only: String?
         @Flag(help: "Skip the raw-events oracles.") var noOracles = false
+        @Option(help: "Directory of the brute-force oracles (the checkout's tests).") var oracles = "Tests/HotpotTests/Oracles"
         @Option(help: "Run as at the end of this tenant-local day (YYYY-MM-DD) instead of now, so windows such as the default last 30 days cover the same data on every run.")
         var today: String?
 
@@ -62,10 +63,10 @@ struct BenchCommand: AsyncParsableCommand {
             try await reportingErrors {
                 try await Runtime.withMigratedDatabase { database, _ in
                     let ref = try await TenantStore(database).find(slug: tenant).ref
-                    let oracles = database.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("Tests/HotpotTests/Oracles")
+                    let oracleDirectory = URL(fileURLWithPath: oracles)
                     let names = only.map { Set($0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }) }
                     let now = pinnedDay?.lastSecond(in: TimeZone(identifier: ref.timezone) ?? .gmt) ?? Date()
-                    try await Benchmarks(database) { print($0) }.metricBenchmark(tenant: ref, oracleDirectory: noOracles ? nil : oracles, runs: runs, only: names, now: now)
+                    try await Benchmarks(database) { print($0) }.metricBenchmark(tenant: ref, oracleDirectory: noOracles ? nil : oracleDirectory, runs: runs, only: names, now: now)
                 }
             }
         }

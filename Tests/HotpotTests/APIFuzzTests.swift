@@ -135,7 +135,7 @@ enum FuzzDataset {
 
 /// Tests/fuzz/schemathesis.sh, run once per key.
 enum FuzzTool {
-    static var root: URL { TestDatabase.files.sqlDirectory.deletingLastPathComponent() }
+    static var root: URL { TestDatabase.checkout }
     static var script: URL { root.appendingPathComponent("Tests/fuzz/schemathesis.sh") }
 
     static func isInstalled() -> Bool {

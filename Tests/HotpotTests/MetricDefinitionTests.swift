@@ -104,7 +104,7 @@ import Testing
     @Test func everyBuiltInMetricIsValidAndHasAnOracle() throws {
         let builtins = try MetricStore.loadBuiltins(TestDatabase.files)
         #expect(builtins.count >= 25)
-        let oracles = TestDatabase.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("Tests/HotpotTests/Oracles")
+        let oracles = TestDatabase.checkout.appendingPathComponent("Tests/HotpotTests/Oracles")
         for name in builtins.keys {
             #expect(FileManager.default.fileExists(atPath: oracles.appendingPathComponent("\(name).sql").path), "no oracle for \(name)")
             #expect(!builtins[name]!.description.isEmpty)

@@ -47,7 +47,7 @@ enum SharedDataset {
         let database = try await TestDatabase.shared()
         let tenant = try await SharedDataset.tenant()
         let metric = try #require(try MetricStore.loadBuiltins(TestDatabase.files)[name])
-        let oracleBody = try String(contentsOf: TestDatabase.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("Tests/HotpotTests/Oracles/\(name).sql"), encoding: .utf8)
+        let oracleBody = try String(contentsOf: TestDatabase.checkout.appendingPathComponent("Tests/HotpotTests/Oracles/\(name).sql"), encoding: .utf8)
         let frontMatter = String(metric.source[..<metric.source.range(of: "--- */")!.upperBound])
         let oracle = try MetricDefinition.parse(frontMatter + "\n" + oracleBody, fileName: "Oracles/\(name).sql")
 

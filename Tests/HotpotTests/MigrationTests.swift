@@ -55,11 +55,11 @@ import Testing
 
             // A template migration added after the tenant was created; it runs in the tenant's time zone.
             let copy = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-sql-\(randomHex(bytes: 4))")
-            try FileManager.default.copyItem(at: TestDatabase.files.sqlDirectory, to: copy)
+            try FileManager.default.copyItem(at: TestDatabase.sqlDirectory, to: copy)
             defer { try? FileManager.default.removeItem(at: copy) }
             try "CREATE TABLE added_later AS SELECT current_setting('TimeZone') AS zone;".write(to: copy.appendingPathComponent("tenant/9999_added_later.sql"), atomically: true, encoding: .utf8)
             var configuration = TestDatabase.configuration(databaseURL: url)
-            configuration.files = ProjectFiles(sqlDirectory: copy, dashboardsDirectory: TestDatabase.files.dashboardsDirectory)
+            configuration.files = ProjectFiles(sqlDirectory: copy, dashboardsDirectory: TestDatabase.dashboardsDirectory)
             let upgraded = try await HotpotDatabase.connect(configuration, logger: TestDatabase.logger)
             TestDatabase.start(upgraded)
 

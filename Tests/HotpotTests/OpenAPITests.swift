@@ -7,7 +7,7 @@ import HummingbirdTesting
 import Testing
 
 @Suite struct OpenAPITests {
-    static var documentURL: URL { TestDatabase.files.sqlDirectory.deletingLastPathComponent().appendingPathComponent("docs/openapi.json") }
+    static var documentURL: URL { TestDatabase.checkout.appendingPathComponent("docs/openapi.json") }
 
     /// Every route the server registers is in the document, and the document has no route the server lacks.
     @Test func documentCoversEveryRoute() async throws {

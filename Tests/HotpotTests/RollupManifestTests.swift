@@ -64,12 +64,12 @@ import Testing
         for (path, text) in [("rollups/tags.sql", "CREATE TABLE tag_daily (x int);\n-- step: bogus\nSELECT 1;"),
                              ("imports/merge_notes.sql", nil as String?)] {
             let copy = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-sql-\(randomHex(bytes: 4))")
-            try FileManager.default.copyItem(at: TestDatabase.files.sqlDirectory, to: copy)
+            try FileManager.default.copyItem(at: TestDatabase.sqlDirectory, to: copy)
             defer { try? FileManager.default.removeItem(at: copy) }
             let file = copy.appendingPathComponent(path)
             if let text { try text.write(to: file, atomically: true, encoding: .utf8) } else { try FileManager.default.removeItem(at: file) }
             var configuration = TestDatabase.configuration(databaseURL: "postgres://nobody@127.0.0.1:1/none")
-            configuration.files = ProjectFiles(sqlDirectory: copy, dashboardsDirectory: TestDatabase.files.dashboardsDirectory)
+            configuration.files = ProjectFiles(sqlDirectory: copy, dashboardsDirectory: TestDatabase.dashboardsDirectory)
             // Refused before any connection is tried (the URL above leads nowhere).
             let error = await #expect(throws: HotpotError.self) { _ = try await HotpotDatabase.connect(configuration, logger: TestDatabase.logger) }
             #expect(error?.message.contains("sql/\(path)") == true, "\(String(describing: error))")
@@ -90,12 +90,12 @@ import Testing
             let before = try await RollupWorkerTests.fingerprint(database, tenant)
 
             let copy = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-sql-\(randomHex(bytes: 4))")
-            try FileManager.default.copyItem(at: TestDatabase.files.sqlDirectory, to: copy)
+            try FileManager.default.copyItem(at: TestDatabase.sqlDirectory, to: copy)
             defer { try? FileManager.default.removeItem(at: copy) }
             let rollups = copy.appendingPathComponent("rollups")
             func upgrade() async throws -> (HotpotDatabase, Migrator.Report) {
                 var configuration = TestDatabase.configuration(databaseURL: url)
-                configuration.files = ProjectFiles(sqlDirectory: copy, dashboardsDirectory: TestDatabase.files.dashboardsDirectory)
+                configuration.files = ProjectFiles(sqlDirectory: copy, dashboardsDirectory: TestDatabase.dashboardsDirectory)
                 let upgraded = try await HotpotDatabase.connect(configuration, logger: TestDatabase.logger)
                 TestDatabase.start(upgraded)
                 return (upgraded, try await Migrator(upgraded).migrate())

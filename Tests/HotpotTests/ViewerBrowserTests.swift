@@ -102,7 +102,7 @@ import Testing
 }
 
 /// Runs a real HTTP server (real database) on a free port for the browser.
-private func withLiveServer(_ body: @Sendable (Int) async throws -> Void) async throws {
+func withLiveServer(_ body: @Sendable (Int) async throws -> Void) async throws {
     let database = try await TestDatabase.shared()
     let metrics = try MetricService(database: database)
     let router = buildRouter(database: database, metrics: metrics, dashboards: try DashboardStore(database, metrics: metrics.store), configuration: ServerConfiguration())
@@ -127,7 +127,7 @@ enum ViewerDataset {
 enum ViewerArtifacts {
     /// `.build/test-artifacts/viewer/` of the checkout.
     static var directory: URL {
-        let root = TestDatabase.files.sqlDirectory.deletingLastPathComponent()
+        let root = TestDatabase.checkout
         let directory = root.appendingPathComponent(".build/test-artifacts/viewer", isDirectory: true)
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory

@@ -49,7 +49,7 @@ import Testing
                 _ = try await workbench.query(tenant, sql: "DELETE FROM events RETURNING 1", metricFile: nil, types: [:], values: [:], rowCap: 10)
             }
             // A whole metric file, its parameters typed by its front matter.
-            let file = try String(contentsOf: TestDatabase.files.sqlDirectory.appendingPathComponent("metrics/dau.sql"), encoding: .utf8)
+            let file = try String(contentsOf: TestDatabase.sqlDirectory.appendingPathComponent("metrics/dau.sql"), encoding: .utf8)
             let dau = try await workbench.query(tenant, sql: nil, metricFile: file, types: [:], values: ["from": ["2026-09-20"], "to": ["2026-10-05"]], rowCap: 100)
             #expect(dau.output.rows.count == 16)
         }

@@ -15,14 +15,17 @@ enum TestDatabase {
         return logger
     }()
 
-    static let files: ProjectFiles = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return ProjectFiles(sqlDirectory: root.appendingPathComponent("sql"), dashboardsDirectory: root.appendingPathComponent("dashboards"))
-    }()
+    /// The checkout these tests were built from.
+    static let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var sqlDirectory: URL { checkout.appendingPathComponent("sql") }
+    static var dashboardsDirectory: URL { checkout.appendingPathComponent("dashboards") }
+
+    /// What a shipped binary runs: the files built in (BuiltInFilesTests checks they equal the checkout's).
+    static let files = ProjectFiles.builtIn
 
     static var home: URL {
         if let home = ProcessInfo.processInfo.environment["HOTPOT_TEST_HOME"] { return URL(fileURLWithPath: home) }
-        let tag = String(sha256Hex(files.sqlDirectory.path).prefix(8))
+        let tag = String(sha256Hex(sqlDirectory.path).prefix(8))
         return URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-test-\(getuid())-\(tag)")
     }
 

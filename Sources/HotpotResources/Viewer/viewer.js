@@ -36,9 +36,12 @@
     seq: 0,
     controller: null,
     loadTimer: 0,
+    embed: null,        // embed mode: {locked, editable, perms} read from the token (the server checks them)
   };
 
   const $ = (id) => document.getElementById(id);
+  // /embed/{dashboard}: one dashboard opened with a portal's signed token (docs/embedding.md).
+  const EMBED = document.body.dataset.mode === 'embed';
 
   // ---------------------------------------------------------------------------------------------------
   // DOM helpers
@@ -403,6 +406,7 @@
   }
 
   function writeHash() {
+    if (EMBED) return;
     const params = new URLSearchParams();
     if (state.dashboardId) params.set('dashboard', state.dashboardId);
     for (const [name, value] of Object.entries(state.explicit)) params.set(name, value);
@@ -417,11 +421,11 @@
   function setState(value) { document.body.dataset.state = value; }
 
   function showScreen(name) {
-    $('signin').hidden = name !== 'signin';
+    if ($('signin')) $('signin').hidden = name !== 'signin';
     $('dashboard').hidden = name !== 'dashboard';
     $('loading-screen').hidden = name !== 'loading';
-    $('picker').hidden = name !== 'dashboard';
-    $('session').hidden = name !== 'dashboard';
+    if ($('picker')) $('picker').hidden = name !== 'dashboard';
+    if ($('session')) $('session').hidden = name !== 'dashboard';
   }
 
   function showSignin(error) {
@@ -460,7 +464,47 @@
     if (state.controller) state.controller.abort();
   }
 
+  /** The token in the fragment (`#token=<jwt>` or the bare JWT), and the claims the viewer needs to lay out. */
+  function readEmbedToken() {
+    const raw = window.location.hash.replace(/^#/, '');
+    const token = raw.startsWith('eyJ') ? raw : new URLSearchParams(raw).get('token');
+    if (!token) return null;
+    try {
+      const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      const claims = JSON.parse(atob(part + '='.repeat((4 - (part.length % 4)) % 4)));
+      return { token, locked: claims.locked || {}, editable: new Set(claims.editable || []), perms: new Set(claims.perms || []) };
+    } catch (_) {
+      return { token, locked: {}, editable: new Set(), perms: new Set() };
+    }
+  }
+
+  function showEmbedRefusal(title, message) {
+    showScreen('dashboard');
+    $('dash-title').textContent = 'This dashboard cannot be shown';
+    $('dash-description').textContent = '';
+    $('panels').replaceChildren();
+    $('filters').replaceChildren();
+    showBanner(title, message, null, 'embed_token');
+    setState('refused');
+    // The portal may answer with a fresh token in the frame's fragment (hashchange).
+    if (window.parent !== window) window.parent.postMessage({ type: 'hotpot:embed-token-refused', dashboard: state.dashboardId }, '*');
+  }
+
+  async function startEmbed() {
+    state.dashboardId = decodeURIComponent(window.location.pathname.replace(/^\/embed\//, '').split('/')[0] || '');
+    const embed = readEmbedToken();
+    if (!embed) {
+      showEmbedRefusal('No embed token.', 'This page shows a dashboard only with a token signed by your portal, in the address fragment (#token=…).');
+      return;
+    }
+    state.key = embed.token;
+    state.embed = embed;
+    window.history.replaceState(null, '', window.location.pathname + window.location.search); // the token leaves the address bar
+    await selectDashboard(state.dashboardId, {}, null);
+  }
+
   async function start() {
+    if (EMBED) { await startEmbed(); return; }
     const hash = readHash();
     if (hash.key) {
       sessionStorage.setItem(KEY_STORAGE, hash.key.trim());
@@ -536,7 +580,7 @@
     const definitionRequest = early ? early.definition : apiJSON(`/v1/dashboards/${encodeURIComponent(id)}`);
     definitionRequest.catch(() => {});
     const dataRequest = early ? early.data : fetchData();
-    $('dashboard-select').value = id;
+    if ($('dashboard-select')) $('dashboard-select').value = id;
     showScreen('dashboard');
     setState('loading');
     $('panels').replaceChildren();
@@ -570,6 +614,10 @@
 
   function handleLoadError(error) {
     if (error.name === 'AbortError') return;
+    if (EMBED && (error.status === 401 || error.status === 403)) {
+      showEmbedRefusal(error.status === 401 ? 'The embed token was not accepted.' : 'The embed token does not allow this.', error.message);
+      return;
+    }
     if (error.status === 401 || error.status === 403) {
       forgetKey();
       showSignin(keyProblem(error));
@@ -639,7 +687,9 @@
   function renderFilters() {
     const form = $('filters');
     form.replaceChildren();
-    const filters = state.definition.filters;
+    // Embedded: only the filters the token lets the viewer change (locked ones are fixed by the portal).
+    const filters = state.definition.filters.filter((f) => !EMBED || (state.embed && state.embed.editable.has(f.name)));
+    form.hidden = filters.length === 0;
     const byName = Object.fromEntries(filters.map((f) => [f.name, f]));
     const hasRange = byName.from && byName.to && byName.from.type === 'date' && byName.to.type === 'date';
     if (hasRange) form.append(rangeField(byName.from, byName.to));
@@ -822,6 +872,7 @@
       const titleId = `panel-${panel.id}-title`;
       const csv = h('button', { type: 'button', class: 'button small', 'aria-label': `Download “${panel.title}” as CSV`, title: 'Download this panel as CSV' },
         downloadIcon(), 'CSV');
+      if (EMBED && !(state.embed && state.embed.perms.has('csv'))) csv.hidden = true;
       const body = h('div', { class: 'panel-body' }, h('div', { class: 'skeleton', 'aria-hidden': 'true' }));
       const foot = h('footer', { class: 'panel-foot' });
       const el = h('article', {
@@ -857,7 +908,7 @@
       window.setTimeout(() => URL.revokeObjectURL(url), 30000);
       announce(`Downloaded ${entry.panel.title} as CSV.`);
     } catch (error) {
-      if (error.status === 401 || error.status === 403) { forgetKey(); showSignin(keyProblem(error)); return; }
+      if (!EMBED && (error.status === 401 || error.status === 403)) { forgetKey(); showSignin(keyProblem(error)); return; }
       showBanner('The CSV export failed.', error.message, error.requestId ? `Request ${error.requestId}` : null, error.code);
     } finally {
       button.disabled = false;
@@ -1541,6 +1592,11 @@
   }
 
   function init() {
+    if (EMBED) {
+      window.addEventListener('hashchange', () => { if (readEmbedToken()) start(); });
+      initCommon();
+      return;
+    }
     $('signin-form').addEventListener('submit', (event) => {
       event.preventDefault();
       const key = $('key-input').value.trim();
@@ -1571,6 +1627,10 @@
       if (hash.dashboard !== state.dashboardId) selectDashboard(hash.dashboard, hash.filters, null);
       else if (!sameFilters) { state.explicit = hash.filters; loadData(null); }
     });
+    initCommon();
+  }
+
+  function initCommon() {
     let resizeTimer = 0;
     const observer = new ResizeObserver(() => {
       window.clearTimeout(resizeTimer);

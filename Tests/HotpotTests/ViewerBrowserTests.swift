@@ -86,6 +86,37 @@ import Testing
         }
     }
 
+    /// The analyst's Explore page: the schema tree (rollups with their grain, raw tables, functions) and a
+    /// scratch query with a placeholder, run from a link; a viewer key is told it needs an analyst key.
+    @Test func theExplorePageListsTheSchemaAndRunsAQuery() async throws {
+        let chromium = try Chromium.require()
+        let database = try await TestDatabase.shared()
+        let tenant = try await ViewerDataset.tenant()
+        let analyst = try await KeyStore(database).create(tenant: tenant, role: .analyst).key
+        let viewer = try await KeyStore(database).create(tenant: tenant, role: .viewer).key
+        let sql = "SELECT event_type, count(*) AS events FROM events WHERE occurred_at::date >= :from GROUP BY 1 ORDER BY 1"
+        let encoded = try #require(sql.addingPercentEncoding(withAllowedCharacters: .alphanumerics))
+        try await withLiveServer { port in
+            let url = "http://localhost:\(port)/#key=\(analyst)&explore&sql=\(encoded)"
+            let dom = try await chromium.dumpDOM(url)
+            let page = RenderedPage(html: dom)
+            #expect(page.bodyAttribute("data-state") == "ready", "state \(page.bodyAttribute("data-state") ?? "none"): \(page.errorText())")
+            #expect(!dom.contains("data-error="), "\(page.errorText())")
+            #expect(dom.contains("data-table=\"note_daily\"") && dom.contains("data-table=\"events\""), "the schema tree lists rollups and raw tables")
+            #expect(dom.contains("Grain: one row per note and tenant-local day"), "rollups show their grain")
+            #expect(dom.contains("data-param=\"from\""), "the placeholder became a parameter")
+            #expect(dom.contains("data-query-meta") && dom.contains("planner: cost"), "the answer shows timing and the plan's cost")
+            let result = try #require(page.panel("query-result"))
+            #expect(result.html.contains(">impression<") && result.html.components(separatedBy: "<tr>").count > 3, "the result table has the event types")
+            #expect(!dom.contains(analyst), "the key must not end up in the page")
+            try await chromium.screenshot(url, to: ViewerArtifacts.directory.appendingPathComponent("explore.png"), width: 1280, height: 1100)
+
+            let refused = try await chromium.dumpDOM("http://localhost:\(port)/#key=\(viewer)&explore")
+            #expect(refused.contains("Explore needs an analyst key."))
+            #expect(!refused.contains("data-table="), "no schema for a viewer key")
+        }
+    }
+
     @Test func aWrongKeyShowsAClearMessage() async throws {
         let chromium = try Chromium.require()
         try await withLiveServer { port in

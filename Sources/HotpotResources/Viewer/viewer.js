@@ -37,6 +37,9 @@
     controller: null,
     loadTimer: 0,
     embed: null,        // embed mode: {locked, editable, perms} read from the token (the server checks them)
+    mode: 'dashboard',  // or 'explore' (the analyst's schema browser and scratch queries)
+    schema: null,       // GET /v1/schema, once per session
+    params: {},         // explore: placeholder name -> {type, value}
   };
 
   const $ = (id) => document.getElementById(id);
@@ -370,8 +373,12 @@
   async function api(path, options = {}) {
     let response;
     try {
+      const headers = { Authorization: `Bearer ${state.key}`, Accept: options.accept || 'application/json' };
+      if (options.body !== undefined) headers['Content-Type'] = 'application/json';
       response = await fetch(path, {
-        headers: { Authorization: `Bearer ${state.key}`, Accept: options.accept || 'application/json' },
+        method: options.method || 'GET',
+        headers,
+        body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
         signal: options.signal,
         cache: 'no-cache',
         credentials: 'omit',
@@ -397,9 +404,10 @@
 
   function readHash() {
     const params = new URLSearchParams(window.location.hash.replace(/^#/, ''));
-    const result = { key: params.get('key'), dashboard: params.get('dashboard'), filters: {} };
+    const result = { key: params.get('key'), dashboard: params.get('dashboard'), filters: {},
+      explore: params.has('explore') ? { sql: params.get('sql') } : null };
     for (const [name, value] of params) {
-      if (name === 'key' || name === 'dashboard') continue;
+      if (name === 'key' || name === 'dashboard' || name === 'explore' || name === 'sql') continue;
       result.filters[name] = result.filters[name] != null ? `${result.filters[name]},${value}` : value;
     }
     return result;
@@ -408,6 +416,14 @@
   function writeHash() {
     if (EMBED) return;
     const params = new URLSearchParams();
+    if (state.mode === 'explore') {
+      params.set('explore', '');
+      const sql = $('explore-sql').value.trim();
+      if (sql && sql.length <= 2000) params.set('sql', sql); // a link to the query, while it stays short
+      const url = `${window.location.pathname}${window.location.search}#${params.toString().replace(/^explore=&?/, 'explore&')}`;
+      if (url !== window.location.pathname + window.location.search + window.location.hash) window.history.replaceState(null, '', url);
+      return;
+    }
     if (state.dashboardId) params.set('dashboard', state.dashboardId);
     for (const [name, value] of Object.entries(state.explicit)) params.set(name, value);
     const hash = params.toString();
@@ -423,9 +439,11 @@
   function showScreen(name) {
     if ($('signin')) $('signin').hidden = name !== 'signin';
     $('dashboard').hidden = name !== 'dashboard';
+    if ($('explore')) $('explore').hidden = name !== 'explore';
     $('loading-screen').hidden = name !== 'loading';
     if ($('picker')) $('picker').hidden = name !== 'dashboard';
-    if ($('session')) $('session').hidden = name !== 'dashboard';
+    if ($('session')) $('session').hidden = name !== 'dashboard' && name !== 'explore';
+    if ($('explore-link')) $('explore-link').hidden = !canExplore() || name === 'explore' || name === 'signin';
   }
 
   function showSignin(error) {
@@ -514,10 +532,10 @@
     }
     state.key = sessionStorage.getItem(KEY_STORAGE);
     if (!state.key) { showSignin(null); return; }
-    await openSession(hash.dashboard, hash.filters);
+    await openSession(hash.dashboard, hash.filters, hash.explore);
   }
 
-  async function openSession(dashboardId, filters) {
+  async function openSession(dashboardId, filters, explore) {
     showScreen('loading');
     setState('loading');
     // The dashboard named by the link (or seen last) is fetched at once, alongside the listing.
@@ -545,6 +563,11 @@
     }
     state.dashboards = listing.dashboards || [];
     renderSession();
+    if (explore) {
+      if (early) state.seq += 1;
+      await openExplore(explore.sql);
+      return;
+    }
     if (state.dashboards.length === 0) {
       showScreen('dashboard');
       $('dash-title').textContent = 'No dashboards yet';
@@ -573,6 +596,7 @@
   }
 
   async function selectDashboard(id, filters, notice, early) {
+    state.mode = 'dashboard';
     state.dashboardId = id;
     state.explicit = { ...(filters || {}) };
     try { localStorage.setItem(LAST_DASHBOARD, id); } catch (_) { /* storage may be off */ }
@@ -1591,6 +1615,190 @@
     }
   }
 
+  // ---------------------------------------------------------------------------------------------------
+  // Explore: the schema the tenant's role may read (GET /v1/schema) and scratch queries (POST /v1/query),
+  // for analyst and admin keys. The server checks the role; the page only hides the link for others.
+
+  function canExplore() {
+    return !EMBED && Boolean(state.tenant && (state.tenant.role === 'analyst' || state.tenant.role === 'admin'));
+  }
+
+  function showExploreBanner(title, message, detail, code) {
+    const banner = $('explore-banner');
+    banner.replaceChildren(h('strong', { text: title }), message);
+    if (detail) banner.append(h('div', { class: 'detail', text: detail }));
+    banner.dataset.error = code || 'error';
+    banner.classList.add('error');
+    banner.hidden = false;
+  }
+
+  async function openExplore(sql) {
+    tip.hide();
+    state.mode = 'explore';
+    if (state.controller) state.controller.abort();
+    showScreen('explore');
+    document.title = 'Explore · Hotpot';
+    $('explore-banner').hidden = true;
+    delete $('explore-banner').dataset.error;
+    if (!canExplore()) {
+      $('schema-tree').replaceChildren();
+      $('query-form').hidden = true;
+      showExploreBanner('Explore needs an analyst key.', 'This key can read dashboards only. Ask your Hotpot admin for an analyst key to browse the schema and try SQL.', null, 'forbidden');
+      setState('ready');
+      return;
+    }
+    $('query-form').hidden = false;
+    if (typeof sql === 'string' && sql) $('explore-sql').value = sql;
+    renderParams();
+    writeHash();
+    setState('loading');
+    if (!state.schema) {
+      try {
+        state.schema = await apiJSON('/v1/schema');
+      } catch (error) {
+        showExploreBanner('The schema could not be listed.', error.message, error.requestId ? `Request ${error.requestId}` : null, error.code);
+        setState('error');
+        return;
+      }
+    }
+    renderSchema();
+    if ($('explore-sql').value.trim() && typeof sql === 'string' && sql) { await runQuery(); return; }
+    setState('ready');
+  }
+
+  function formatRows(n) {
+    if (n == null || n <= 0) return ''; // 0: empty or not analyzed yet
+    return `~${numberFormat({ notation: n >= 10000 ? 'compact' : 'standard', maximumFractionDigits: 1 }).format(n)} rows`;
+  }
+
+  function renderSchema() {
+    const tree = $('schema-tree');
+    tree.replaceChildren();
+    const insert = (text) => {
+      const box = $('explore-sql');
+      const at = box.selectionStart != null ? box.selectionStart : box.value.length;
+      box.value = box.value.slice(0, at) + text + box.value.slice(box.selectionEnd != null ? box.selectionEnd : at);
+      box.focus();
+      box.selectionStart = box.selectionEnd = at + text.length;
+      renderParams();
+    };
+    const tables = (state.schema && state.schema.tables) || [];
+    const groups = [['Rollups', tables.filter((t) => t.rollup)], ['Tables and views', tables.filter((t) => !t.rollup)]];
+    for (const [title, list] of groups) {
+      if (!list.length) continue;
+      tree.append(h('h2', { text: title }));
+      for (const table of list) {
+        const name = h('button', { type: 'button', class: 'insert', title: `Insert ${table.name}`, onclick: (e) => { e.preventDefault(); insert(table.name); } }, h('code', { text: table.name }));
+        const details = h('details', { 'data-table': table.name },
+          h('summary', {}, name, h('span', { class: 'rows', text: formatRows(table.estimated_rows) })));
+        if (table.grain) details.append(h('p', { class: 'about', text: `Grain: ${table.grain}.` }));
+        if (table.description) details.append(h('p', { class: 'about', text: table.description }));
+        details.append(h('ul', {}, (table.columns || []).map((column) => h('li', { title: column.description || '' },
+          h('button', { type: 'button', class: 'insert', text: column.name, onclick: () => insert(column.name) }), h('span', { class: 'type', text: column.type })))));
+        tree.append(details);
+      }
+    }
+    const functions = (state.schema && state.schema.functions) || [];
+    if (functions.length) {
+      tree.append(h('h2', { text: 'Functions' }));
+      const list = h('ul');
+      for (const fn of functions) {
+        list.append(h('li', { title: fn.description || `${fn.name}(${fn.arguments}) returns ${fn.result}` },
+          h('button', { type: 'button', class: 'insert', text: `${fn.name}(…)`, onclick: () => insert(`hotpot_lib.${fn.name}(`) }), h('span', { class: 'type', text: fn.result })));
+      }
+      tree.append(list);
+    }
+  }
+
+  /** The `:name` placeholders of the SQL (outside strings and comments), each with a type and a value. */
+  function placeholders(sql) {
+    const stripped = sql.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/'(?:[^']|'')*'/g, "''");
+    const names = [];
+    for (const match of stripped.matchAll(/(^|[^:]):([A-Za-z_][A-Za-z0-9_]*)/g)) if (!names.includes(match[2])) names.push(match[2]);
+    return names;
+  }
+
+  function guessType(name) {
+    if (/^(from|to|day|since|until|start|end)$|_(day|date)$/.test(name)) return 'date';
+    if (/(^|_)(at|time)$/.test(name)) return 'timestamp';
+    if (/^(limit|top|min_|max_|n$)|_(count|days|threshold)$/.test(name)) return 'int';
+    if (/_ids$/.test(name)) return 'text[]';
+    return 'text';
+  }
+
+  const PARAM_TYPES = ['date', 'timestamp', 'int', 'float', 'text', 'bool', 'text[]', 'int[]'];
+
+  function renderParams() {
+    const box = $('query-params');
+    const names = placeholders($('explore-sql').value);
+    for (const name of names) if (!state.params[name]) state.params[name] = { type: guessType(name), value: name === 'from' ? '-30d' : name === 'to' ? 'today' : '' };
+    const shown = [...box.querySelectorAll('[data-param]')].map((el) => el.dataset.param);
+    if (shown.join(',') === names.join(',')) return;
+    box.replaceChildren(...names.map((name) => {
+      const param = state.params[name];
+      const type = h('select', { 'aria-label': `Type of ${name}`, onchange: (e) => { param.type = e.target.value; } },
+        PARAM_TYPES.map((t) => h('option', { value: t, text: t })));
+      type.value = param.type;
+      const value = h('input', { type: 'text', id: `p-${name}`, value: param.value, 'aria-label': `Value of ${name}`, placeholder: 'value',
+        spellcheck: 'false', autocomplete: 'off', oninput: (e) => { param.value = e.target.value; } });
+      return h('div', { class: 'param', 'data-param': name }, h('code', { text: `:${name}` }), type, value);
+    }));
+  }
+
+  async function runQuery() {
+    const sql = $('explore-sql').value.trim();
+    const out = $('query-result');
+    if (!sql) { $('explore-sql').focus(); return; }
+    renderParams();
+    const params = {};
+    for (const name of placeholders(sql)) {
+      const param = state.params[name];
+      const list = param.type.endsWith('[]');
+      params[name] = { type: param.type, value: list ? param.value.split(',').map((v) => v.trim()).filter(Boolean) : param.value };
+    }
+    writeHash();
+    $('explore-banner').hidden = true;
+    delete $('explore-banner').dataset.error;
+    for (const input of document.querySelectorAll('#query-params [aria-invalid]')) input.removeAttribute('aria-invalid');
+    $('query-run').disabled = true;
+    setState('loading');
+    out.classList.add('is-loading');
+    let answer;
+    try {
+      answer = await apiJSON('/v1/query', { method: 'POST', body: { sql, params, row_cap: 1000 } });
+    } catch (error) {
+      out.classList.remove('is-loading');
+      $('query-run').disabled = false;
+      const parameter = error.details && error.details.parameter;
+      if (parameter && document.getElementById(`p-${parameter}`)) document.getElementById(`p-${parameter}`).setAttribute('aria-invalid', 'true');
+      showExploreBanner(error.status === 400 ? 'The query was not run.' : 'The query failed.', error.message,
+        error.requestId ? `Request ${error.requestId}` : null, error.code);
+      out.replaceChildren();
+      setState('error');
+      return;
+    }
+    out.classList.remove('is-loading');
+    $('query-run').disabled = false;
+    const meta = answer.meta || {};
+    const plan = answer.plan;
+    const parts = [`${numberFormat({}).format(meta.row_count || 0)} ${meta.row_count === 1 ? 'row' : 'rows'}${meta.truncated ? ' (truncated)' : ''}`,
+      `${numberFormat({ maximumFractionDigits: 1 }).format(meta.elapsed_ms || 0)} ms`];
+    if (plan) parts.push(`planner: cost ${numberFormat({ maximumFractionDigits: 0 }).format(plan.total_cost)}, ${formatRows(plan.estimated_rows)}`);
+    if (meta.data_version != null) parts.push(`data v${meta.data_version}`);
+    const children = [h('p', { class: 'query-meta', 'data-query-meta': '', text: parts.join(' · ') })];
+    if (answer.advice && answer.advice.length) children.push(h('ul', { class: 'advice', 'data-advice': String(answer.advice.length) }, answer.advice.map((text) => h('li', { text }))));
+    if (plan && plan.reads && plan.reads.length) {
+      children.push(h('p', { class: 'reads', text: `Reads: ${plan.reads.map((r) => `${r.relation} (${formatRows(r.estimated_rows)})`).join(', ')}` }));
+    }
+    const body = h('div', { class: 'panel-body' });
+    children.push(h('article', { class: 'panel span-12', 'data-panel-id': 'query-result' }, body));
+    out.replaceChildren(...children);
+    const entry = { panel: { id: 'query-result', title: 'Query result', units: {}, format: {} }, result: { columns: answer.columns || [], rows: answer.rows || [] }, sort: null, hidden: new Set() };
+    if (entry.result.columns.length) tableView(body, entry); else body.append(h('div', { class: 'empty', text: 'The query returned no columns.' }));
+    announce(`The query returned ${meta.row_count || 0} rows.`);
+    setState('ready');
+  }
+
   function init() {
     if (EMBED) {
       window.addEventListener('hashchange', () => { if (readEmbedToken()) start(); });
@@ -1619,9 +1827,20 @@
     $('dashboard-select').addEventListener('change', (event) => {
       selectDashboard(event.target.value, {}, null);
     });
+    $('explore-back').addEventListener('click', (event) => {
+      event.preventDefault();
+      selectDashboard(state.dashboardId || (state.dashboards[0] || {}).id, {}, null);
+    });
+    $('query-form').addEventListener('submit', (event) => { event.preventDefault(); runQuery(); });
+    $('explore-sql').addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) { event.preventDefault(); runQuery(); }
+    });
+    $('explore-sql').addEventListener('input', () => renderParams());
     window.addEventListener('hashchange', () => {
       const hash = readHash();
       if (hash.key) { start(); return; }
+      if (state.key && hash.explore) { if (state.mode !== 'explore') openExplore(hash.explore.sql); return; }
+      if (state.key && state.mode === 'explore' && !hash.dashboard) { selectDashboard(state.dashboardId || (state.dashboards[0] || {}).id, {}, null); return; }
       if (!state.key || !hash.dashboard) return;
       const sameFilters = JSON.stringify(hash.filters) === JSON.stringify(state.explicit);
       if (hash.dashboard !== state.dashboardId) selectDashboard(hash.dashboard, hash.filters, null);

@@ -73,6 +73,9 @@ public struct AlertStore: Sendable {
         let resolved = try await metrics.resolve(tenant, name: rule.metric)
         let timeZone = TimeZone(identifier: tenant.timezone) ?? .gmt
         _ = try resolved.definition.resolve(rule.params, today: DateOnly.today(in: timeZone), timeZone: timeZone)
+        if rule.condition.op.isChange {
+            _ = try rule.periods(of: resolved.definition, today: DateOnly.today(in: timeZone), timeZone: timeZone)
+        }
         if let key = rule.condition.key, key == rule.condition.column {
             throw HotpotError.badRequest("'condition.key' and 'condition.column' must differ")
         }
@@ -186,6 +189,11 @@ public struct AlertStore: Sendable {
 
     public func deliveries(_ tenant: TenantRef, id: String, limit: Int) async throws -> [Delivery] {
         _ = try await get(tenant, id: id)
+        return try await outboxDeliveries(tenant, source: id, limit: limit)
+    }
+
+    /// The outbox messages of one rule or report (`source`), newest first, with their last attempt.
+    public func outboxDeliveries(_ tenant: TenantRef, source id: String, limit: Int) async throws -> [Delivery] {
         let rows = try await database.client.query("""
             SELECT o.id, o.key, o.event, o.created_at, o.attempts, o.delivered_at, o.given_up_at, a.status, a.error
             FROM hotpot_control.alert_outbox AS o
@@ -220,37 +228,50 @@ public struct AlertEvaluator: Sendable {
         var ruleID: String
         var version: Int
         var rule: AlertRule
+        /// Due by its schedule (the data may not have changed).
+        var scheduled: Bool
     }
 
-    /// Rules whose tenant's data changed since their last evaluation.
-    func due(logger: Logger) async throws -> [Due] {
+    /// Rules whose tenant's data changed since their last evaluation, or whose schedule's tick has come.
+    func due(tenant only: TenantRef?, logger: Logger) async throws -> [Due] {
         let rows = try await database.client.query("""
-            SELECT t.id, t.slug, t.schema_name, t.role_name, t.timezone, r.id, r.version, r.definition::text
+            SELECT t.id, t.slug, t.schema_name, t.role_name, t.timezone, r.id, r.version, r.definition::text,
+                   coalesce(e.next_run_at <= now(), false)
             FROM (SELECT DISTINCT ON (tenant_id, id) * FROM hotpot_control.alert_rules ORDER BY tenant_id, id, version DESC) AS r
             JOIN hotpot_control.tenants AS t ON t.id = r.tenant_id
             JOIN hotpot_control.data_versions AS d ON d.tenant_id = r.tenant_id
             LEFT JOIN hotpot_control.alert_evaluations AS e ON e.tenant_id = r.tenant_id AND e.rule_id = r.id
             WHERE r.retired_at IS NULL
-              AND (e.rule_id IS NULL OR e.data_version <> d.version OR e.rollup_version <> d.rollup_version)
+              AND (e.rule_id IS NULL OR e.data_version <> d.version OR e.rollup_version <> d.rollup_version OR e.next_run_at <= now())
+              AND (\(only?.id)::uuid IS NULL OR r.tenant_id = \(only?.id))
             ORDER BY r.tenant_id, r.id
             LIMIT 200
             """, logger: logger)
         var result: [Due] = []
-        for try await (id, slug, schema, role, timezone, ruleID, version, definition) in rows.decode((UUID, String, String, String, String, String, Int, String).self) {
+        for try await (id, slug, schema, role, timezone, ruleID, version, definition, scheduled) in rows.decode((UUID, String, String, String, String, String, Int, String, Bool).self) {
             guard let rule = try? JSONDecoder().decode(AlertRule.self, from: Data(definition.utf8)) else { continue }
-            result.append(Due(tenant: TenantRef(id: id, slug: slug, schema: schema, role: role, timezone: timezone), ruleID: ruleID, version: version, rule: rule))
+            result.append(Due(tenant: TenantRef(id: id, slug: slug, schema: schema, role: role, timezone: timezone), ruleID: ruleID, version: version,
+                              rule: rule, scheduled: scheduled))
         }
         return result
     }
 
-    /// Evaluates every due rule once; returns how many were evaluated.
+    /// Evaluates every due rule once (or only `tenant`'s); returns how many were evaluated. One rule's
+    /// failure (its tenant deleted meanwhile, a lost connection) does not stop the others.
     @discardableResult
-    public func evaluateDue(logger: Logger? = nil) async throws -> Int {
+    public func evaluateDue(tenant: TenantRef? = nil, logger: Logger? = nil) async throws -> Int {
         let logger = logger ?? database.logger
         var count = 0
-        for due in try await due(logger: logger) {
-            if try await evaluate(due, logger: logger) { count += 1 }
+        var failure: (any Error)?
+        for due in try await due(tenant: tenant, logger: logger) {
+            do {
+                if try await evaluate(due, logger: logger) { count += 1 }
+            } catch {
+                logger.warning("alert evaluation could not be recorded", metadata: ["rule": .string(due.ruleID), "error": .string(String(reflecting: error))])
+                failure = error
+            }
         }
+        if count == 0, let failure { throw failure }
         if count > 0 {
             for try await firing in try await database.client.query(
                 "SELECT count(*)::int8 FROM hotpot_control.alert_states WHERE state = 'firing'", logger: logger).decode(Int.self) {
@@ -258,6 +279,23 @@ public struct AlertEvaluator: Sendable {
             }
         }
         return count
+    }
+
+    /// Runs the rule's metric (twice for a change condition: this period and the one before) and reads
+    /// each instance's value; nothing is stored. `hotpot alert test` shows this.
+    public func read(_ rule: AlertRule, tenant: TenantRef) async throws -> (MetricService.Answer, [AlertRule.Reading]) {
+        if rule.condition.op.isChange {
+            // Against the period of equal length just before this one: the metric runs for both.
+            let definition = try await service.store.resolve(tenant, name: rule.metric).definition
+            let zone = TimeZone(identifier: tenant.timezone) ?? .gmt
+            let periods = try rule.periods(of: definition, today: DateOnly.today(in: zone), timeZone: zone)
+            let answer = try await service.answer(tenant, name: rule.metric, version: nil, given: periods.current, queueFor: .seconds(10))
+            let before = try await service.answer(tenant, name: rule.metric, version: nil, given: periods.previous, queueFor: .seconds(10))
+            return (answer, try rule.readChange(columns: answer.result.columns.map(\.name), rows: answer.result.rows,
+                                                previousColumns: before.result.columns.map(\.name), previousRows: before.result.rows))
+        }
+        let answer = try await service.answer(tenant, name: rule.metric, version: nil, given: rule.params, queueFor: .seconds(10))
+        return (answer, try rule.read(columns: answer.result.columns.map(\.name), rows: answer.result.rows))
     }
 
     /// Evaluates one rule unless another process holds it; false when skipped.
@@ -273,19 +311,19 @@ public struct AlertEvaluator: Sendable {
                 WHERE tenant_id = \(tenant.id) AND rule_id = \(due.ruleID) FOR UPDATE SKIP LOCKED
                 """, logger: logger).decode((Int64, Int64, Date?).self) { evaluated = row }
             guard let (doneVersion, doneRollup, failingSince) = evaluated else { return false }
+            let nextRun = rule.nextScheduledRun(after: Date(), timeZone: TimeZone(identifier: tenant.timezone) ?? .gmt)
 
             let answer: MetricService.Answer
             let readings: [AlertRule.Reading]
             do {
-                answer = try await service.answer(tenant, name: rule.metric, version: nil, given: rule.params, queueFor: .seconds(10))
-                readings = try rule.read(columns: answer.result.columns.map(\.name), rows: answer.result.rows)
+                (answer, readings) = try await read(rule, tenant: tenant)
             } catch {
                 // An evaluation that fails notifies once per failing streak, instead of going quiet.
                 let data = try await service.store.dataVersion(tenant)
                 let message = (error as? HotpotError)?.message ?? String(describing: error)
                 try await connection.query("""
                     UPDATE hotpot_control.alert_evaluations SET data_version = \(data.version), rollup_version = \(data.rollupVersion),
-                        evaluated_at = now(), failing_since = coalesce(failing_since, now()), last_error = \(message)
+                        evaluated_at = now(), failing_since = coalesce(failing_since, now()), last_error = \(message), next_run_at = \(nextRun)
                     WHERE tenant_id = \(tenant.id) AND rule_id = \(due.ruleID)
                     """, logger: logger)
                 if failingSince == nil {
@@ -297,7 +335,7 @@ public struct AlertEvaluator: Sendable {
                 return true
             }
             let data = answer.dataVersion
-            if (data.version, data.rollupVersion) == (doneVersion, doneRollup) && failingSince == nil { return true }
+            if (data.version, data.rollupVersion) == (doneVersion, doneRollup) && failingSince == nil && !due.scheduled { return true }
 
             var states: [String: (state: AlertState, matches: Int, notified: Date?)] = [:]
             for try await (key, state, matches, notified) in try await connection.query("""
@@ -338,7 +376,7 @@ public struct AlertEvaluator: Sendable {
                 """, logger: logger)
             try await connection.query("""
                 UPDATE hotpot_control.alert_evaluations SET data_version = \(data.version), rollup_version = \(data.rollupVersion),
-                    evaluated_at = now(), failing_since = NULL, last_error = NULL
+                    evaluated_at = now(), failing_since = NULL, last_error = NULL, next_run_at = \(nextRun)
                 WHERE tenant_id = \(tenant.id) AND rule_id = \(due.ruleID)
                 """, logger: logger)
             Counter(label: "hotpot_alert_evaluations_total", dimensions: [("outcome", "ok")]).increment()

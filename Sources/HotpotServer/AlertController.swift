@@ -16,6 +16,13 @@ struct AlertController {
     struct Channels: ResponseEncodable { var channels: [AlertStore.Channel] }
     struct Listing: ResponseEncodable { var alerts: [AlertStore.Summary] }
     struct Deliveries: ResponseEncodable { var id: String; var deliveries: [AlertStore.Delivery] }
+    struct Templates: ResponseEncodable { var templates: [AlertTemplate] }
+    struct EnableRequest: Decodable {
+        var channel: String
+        var value: Double?
+        var params: [String: String]?
+        var title: String?
+    }
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("alert-channels", use: createChannel)
@@ -27,6 +34,35 @@ struct AlertController {
         group.put("alerts/:id", use: updateRule)
         group.delete("alerts/:id", use: deleteRule)
         group.get("alerts/:id/deliveries", use: listDeliveries)
+        group.get("alert-templates", use: listTemplates)
+        group.post("alert-templates/:name", use: enableTemplate)
+    }
+
+    @Sendable func listTemplates(_ request: Request, context: AppRequestContext) async throws -> Templates {
+        _ = try context.tenant(requiring: .viewer)
+        return Templates(templates: AlertTemplates.all)
+    }
+
+    /// Makes a rule from a template: its metric, parameters, condition and schedule, with the caller's
+    /// channel, value and parameter overrides; saved and validated like any rule.
+    @Sendable func enableTemplate(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AlertStore.Saved> {
+        let tenant = try context.tenant(requiring: .analyst)
+        let name = try context.parameters.require("name")
+        guard let template = AlertTemplates.named(name) else {
+            throw HotpotError.notFound("no alert template '\(name)' (GET /v1/alert-templates lists them)")
+        }
+        // A plain decoder: parameter names are the metric's own, never converted from snake case.
+        var bytes = try await request.body.collect(upTo: maxBodyBytes + 1)
+        guard bytes.readableBytes <= maxBodyBytes else { throw HotpotError(.payloadTooLarge, "the body is at most 64 KiB") }
+        let body: EnableRequest
+        do {
+            body = try JSONDecoder().decode(EnableRequest.self, from: Data(bytes.readBytes(length: bytes.readableBytes) ?? []))
+        } catch {
+            throw HotpotError.badRequest("the body must be a JSON object {channel, value, params, title}: \(WorkbenchController.describe(error))")
+        }
+        if let title = body.title, title.count > 200 { throw HotpotError.invalidParameter("title", "at most 200 characters") }
+        let rule = try template.rule(channel: body.channel, value: body.value, params: (body.params ?? [:]).mapValues { [$0] }, title: body.title)
+        return EditedResponse(status: .created, response: try await alerts.save(tenant, id: nil, rule: rule))
     }
 
     @Sendable func createChannel(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AlertStore.Channel> {
@@ -89,10 +125,12 @@ extension AlertStore.Channel: ResponseEncodable {}
 extension AlertStore.Saved: ResponseEncodable {}
 extension AlertStore.Summary: ResponseEncodable {}
 
-/// Evaluates alert rules when data changes and sends their notifications, a few times a second.
+/// Evaluates alert rules when data changes (and on their schedules), runs due scheduled deliveries and
+/// sends the notifications, a few times a second.
 struct AlertService: Service {
     let evaluator: AlertEvaluator
     let sender: WebhookSender
+    let reports: ReportScheduler
     let logger: Logger
     let interval: Duration
 
@@ -103,6 +141,7 @@ struct AlertService: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await loop("evaluating alerts") { try await evaluator.evaluateDue(logger: logger) } }
                 group.addTask { await loop("sending alert notifications") { try await sender.sendDue(logger: logger) } }
+                group.addTask { await loop("running scheduled reports") { try await reports.runDue(logger: logger) } }
             }
         }
     }

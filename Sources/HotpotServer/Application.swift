@@ -99,7 +99,9 @@ public func buildRouter(database: HotpotDatabase, metrics: MetricService, dashbo
                      stallTimeout: configuration.uploadStallTimeout, uploadTimeout: configuration.uploadTimeout).register(on: v1)
     MetricController(metrics: metrics).register(on: v1)
     DashboardController(dashboards: dashboards, metrics: metrics).register(on: v1)
-    AlertController(alerts: AlertStore(database, metrics: metrics.store, policy: configuration.webhookPolicy)).register(on: v1)
+    let alerts = AlertStore(database, metrics: metrics.store, policy: configuration.webhookPolicy)
+    AlertController(alerts: alerts).register(on: v1)
+    ReportController(reports: ReportStore(database, dashboards: dashboards, alerts: alerts)).register(on: v1)
     WorkbenchController(workbench: Workbench(database, metrics: metrics.store)).register(on: v1)
     AdminController(database: database).register(on: v1.group("admin"))
     routeTable.set(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
@@ -128,6 +130,7 @@ public func buildApplication(
                     EmbeddedServerSupervisor(database: database, logger: logger),
                     RollupWorkerService(database: database, logger: logger),
                     AlertService(evaluator: AlertEvaluator(database, service: metrics), sender: WebhookSender(database, policy: configuration.webhookPolicy),
+                                 reports: ReportScheduler(database: database, dashboards: DashboardController(dashboards: dashboards, metrics: metrics)),
                                  logger: logger, interval: configuration.alertInterval),
                     ShutdownDeadline(timeout: configuration.shutdownTimeout, database: database, logger: logger))
     app.beforeServerStarts {

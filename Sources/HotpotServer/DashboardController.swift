@@ -2,6 +2,7 @@ import Foundation
 import HotpotCore
 import HotpotPostgres
 import HTTPTypes
+import Logging
 import Hummingbird
 import NIOCore
 
@@ -115,7 +116,7 @@ struct DashboardController {
             if let cached = await responses.lookup(responseKey) {
                 answer = cached
             } else {
-                let (computed, complete) = try await compute(dashboard: dashboard, version: resolved.version, tenant: tenant, filters: filters, data: data, context: context)
+                let (computed, complete) = try await compute(dashboard: dashboard, version: resolved.version, tenant: tenant, filters: filters, data: data, logger: context.logger)
                 // An answer with a failed panel is served but not kept: the next request tries again.
                 if complete { _ = await responses.insertIfAbsent(responseKey, computed) }
                 answer = computed
@@ -145,7 +146,7 @@ extension DashboardController {
     /// Runs every panel (a few at a time) and encodes the answer; `complete` is false if a panel failed
     /// or the answer reflects other loads than `known`.
     func compute(dashboard: DashboardDefinition, version: String, tenant: TenantRef, filters: [String: ResolvedValue],
-                 data known: DataVersion, context: AppRequestContext) async throws -> (CachedResponse, complete: Bool) {
+                 data known: DataVersion, logger: Logger) async throws -> (CachedResponse, complete: Bool) {
         var results = await withTaskGroup(of: (Int, PanelData, String, DataVersion?).self) { group in
             var collected: [(Int, PanelData, String, DataVersion?)] = []
             var next = 0
@@ -159,7 +160,7 @@ extension DashboardController {
                     } catch {
                         // A failing panel reports its own error; the others still answer.
                         let mapped = HotpotError.from(error)
-                        context.logger.warning("dashboard panel failed", metadata: ["panel": .string(panel.id), "error": .string(String(reflecting: error))])
+                        logger.warning("dashboard panel failed", metadata: ["panel": .string(panel.id), "error": .string(String(reflecting: error))])
                         return (index, PanelData(id: panel.id, metric: panel.metric, error: ErrorBody(code: mapped.code.rawValue, message: mapped.message)), "error:\(mapped.message)", nil)
                     }
                 }

@@ -15,7 +15,7 @@ struct Hotpot: AsyncParsableCommand {
             Without DATABASE_URL, Hotpot runs its own private PostgreSQL server under $HOTPOT_HOME (default ./.hotpot).
             """,
         version: ProjectFiles.versionLine,
-        subcommands: [Serve.self, Demo.self, Migrate.self, TenantCommand.self, KeyCommand.self, ImportCommand.self, RollupsCommand.self, MetricCommand.self, ScheduleCommand.self, GenerateCommand.self, BenchCommand.self]
+        subcommands: [Serve.self, Demo.self, Migrate.self, TenantCommand.self, KeyCommand.self, ImportCommand.self, RollupsCommand.self, MetricCommand.self, ScheduleCommand.self, AlertCommand.self, GenerateCommand.self, BenchCommand.self]
     )
 }
 

@@ -52,7 +52,7 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let copy = directory.appendingPathComponent("hotpot")
-        try FileManager.default.copyItem(at: binary, to: copy)
+        try copyExecutable(from: binary, to: copy)
 
         let version = try await runToCompletion(copy, ["--version"], in: directory)
         #expect(version.hasPrefix("hotpot \(BuiltInFiles.release) (built-in files "), "\(version)")
@@ -97,6 +97,25 @@ import Testing
             #expect(page.status == .ok && page.body.contains("<html"))
             #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(".hotpot").path) == false,
                     "with DATABASE_URL the binary starts no server of its own")
+        }
+    }
+
+    /// Copies the binary through a descriptor opened with O_CLOEXEC: a process another test spawns while
+    /// the copy is written must not inherit the write descriptor (exec would then fail with "text file
+    /// busy" for as long as that process lives, e.g. a browser).
+    private func copyExecutable(from source: URL, to destination: URL) throws {
+        let data = try Data(contentsOf: source)
+        let fd = open(destination.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        defer { close(fd) }
+        try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            guard let base = buffer.baseAddress else { return }
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fd, base.advanced(by: offset), buffer.count - offset)
+                guard written > 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+                offset += written
+            }
         }
     }
 

@@ -117,6 +117,34 @@ import Testing
         }
     }
 
+    /// A dashboard lists the alert rules on its metrics, says which are firing, and badges their panels.
+    @Test func aDashboardShowsTheAlertsOnItsMetrics() async throws {
+        let chromium = try Chromium.require()
+        let database = try await TestDatabase.shared()
+        let tenant = try await TenantStore(database).create(slug: "viewer-alerts-\(randomHex(bytes: 3))").ref
+        let viewer = try await KeyStore(database).create(tenant: tenant, role: .viewer).key
+        let metrics = try MetricService(database: database)
+        let store = AlertStore(database, metrics: metrics.store, policy: WebhookDestinationPolicy(allowHTTP: true, allowPrivateAddresses: true))
+        let channel = try await store.createChannel(tenant, url: "http://127.0.0.1:9/hook")
+        _ = try await store.save(tenant, id: nil, rule: try AlertRule.parse(Data("""
+            {"title": "Every day has users", "metric": "dau", "channel": "\(channel.id)", "condition": {"column": "active_users", "op": ">=", "value": 0}}
+            """.utf8)))
+        _ = try await store.save(tenant, id: nil, rule: try AlertRule.parse(Data("""
+            {"title": "Not on this dashboard", "metric": "hot_notes", "channel": "\(channel.id)", "condition": {"column": "impressions", "op": ">", "value": 0}}
+            """.utf8)))
+        #expect(try await AlertEvaluator(database, service: metrics).evaluateDue(tenant: tenant) == 2)
+        try await withLiveServer { port in
+            let dom = try await chromium.dumpDOM("http://localhost:\(port)/#key=\(viewer)&dashboard=audience")
+            let page = RenderedPage(html: dom)
+            #expect(page.bodyAttribute("data-state") == "ready", "\(page.errorText())")
+            #expect(dom.contains("Alerts: 1 of 1 firing"), "the strip counts the dashboard's own rules")
+            #expect(dom.contains("data-alert-state=\"firing\"") && dom.contains("Every day has users"))
+            #expect(!dom.contains("Not on this dashboard"), "rules on other metrics are not listed")
+            #expect(page.panel("dau")?.html.contains("alert firing") == true, "the dau panel is badged")
+        }
+        try await TenantStore(database).delete(slug: tenant.slug)
+    }
+
     @Test func aWrongKeyShowsAClearMessage() async throws {
         let chromium = try Chromium.require()
         try await withLiveServer { port in

@@ -5,17 +5,23 @@ import Foundation
 public struct AlertRule: Sendable, Equatable, Codable {
     public enum Operator: String, Sendable, Codable, CaseIterable {
         case greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<=", equal = "==", notEqual = "!="
+        /// Change conditions: the column's change against the period of equal length just before, in
+        /// percent (`-10` = down 10%), below or above the value.
+        case pctChangeBelow = "pct_change_below", pctChangeAbove = "pct_change_above"
 
         func holds(_ value: Double, _ threshold: Double) -> Bool {
             switch self {
-            case .greater: value > threshold
+            case .greater, .pctChangeAbove: value > threshold
             case .greaterOrEqual: value >= threshold
-            case .less: value < threshold
+            case .less, .pctChangeBelow: value < threshold
             case .lessOrEqual: value <= threshold
             case .equal: value == threshold
             case .notEqual: value != threshold
             }
         }
+
+        /// Whether the condition compares against the previous period.
+        public var isChange: Bool { self == .pctChangeBelow || self == .pctChangeAbove }
     }
 
     public struct Condition: Sendable, Equatable, Codable {
@@ -40,9 +46,12 @@ public struct AlertRule: Sendable, Equatable, Codable {
     public var repeatMinutes: Int?
     /// The channel notifications go to.
     public var channel: String
+    /// A cron in the tenant's time zone ("0 9 * * 1"): the rule is also evaluated at each tick, not only
+    /// when the data changes (for windows that move with the clock, such as `-7d`..`today`).
+    public var schedule: String?
 
     enum CodingKeys: String, CodingKey {
-        case title, metric, params, condition, channel
+        case title, metric, params, condition, channel, schedule
         case forEvaluations = "for"
         case repeatMinutes = "repeat_minutes"
     }
@@ -75,7 +84,7 @@ public struct AlertRule: Sendable, Equatable, Codable {
             throw HotpotError.badRequest("the body must be a JSON object (not valid JSON)")
         }
         guard case .object(let fields) = decoded else { throw HotpotError.badRequest("the body must be a JSON object") }
-        let known: Set<String> = ["title", "metric", "params", "condition", "channel", "for", "repeat_minutes"]
+        let known: Set<String> = ["title", "metric", "params", "condition", "channel", "for", "repeat_minutes", "schedule"]
         if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
             throw HotpotError.badRequest("unknown field '\(unknown)' (expected \(known.sorted().joined(separator: ", ")))")
         }
@@ -136,9 +145,15 @@ public struct AlertRule: Sendable, Equatable, Codable {
             guard let text = raw.text, text.count <= 200 else { throw HotpotError.badRequest("'title' must be text of at most 200 characters") }
             title = text
         }
+        var schedule: String?
+        if let raw = fields["schedule"], !raw.isNull {
+            guard let text = raw.text, text.count <= 100 else { throw HotpotError.badRequest("'schedule' must be a cron expression such as \"0 9 * * 1\"") }
+            do { _ = try CronExpression(text) } catch { throw HotpotError.badRequest("'schedule': \(error.message)") }
+            schedule = text
+        }
         let rule = AlertRule(title: title, metric: metric, params: params,
                              condition: Condition(column: column, op: op, value: value, key: key, recover: recover),
-                             forEvaluations: forEvaluations, repeatMinutes: repeatMinutes, channel: channel)
+                             forEvaluations: forEvaluations, repeatMinutes: repeatMinutes, channel: channel, schedule: schedule)
         for text in [rule.metric, rule.channel, rule.condition.column, rule.condition.key ?? "", rule.title ?? ""] + rule.params.keys + rule.params.values.flatMap({ $0 })
         where text.contains("\u{0}") {
             throw HotpotError.badRequest("a text value contains a NUL character")
@@ -165,8 +180,70 @@ public struct AlertRule: Sendable, Equatable, Codable {
         }
     }
 
+    /// The metric parameters of a change condition's two periods: this evaluation's `from`..`to`, and the
+    /// period of equal length just before it. The metric must have `from` and `to` date parameters.
+    public func periods(of definition: MetricDefinition, today: DateOnly, timeZone: TimeZone) throws(HotpotError) -> (current: [String: [String]], previous: [String: [String]]) {
+        let specs = Dictionary(definition.params.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first })
+        guard specs["from"] == .date, specs["to"] == .date else {
+            throw HotpotError.badRequest("'condition.op' \(condition.op.rawValue) compares with the previous period: metric \(metric) needs date parameters from and to")
+        }
+        let resolved = try definition.resolve(params, today: today, timeZone: timeZone)
+        guard case .scalar(let fromText)? = resolved["from"], case .scalar(let toText)? = resolved["to"],
+              let from = DateOnly.parse(fromText, today: today), let to = DateOnly.parse(toText, today: today),
+              case let length = to.daysSinceEpoch - from.daysSinceEpoch + 1, length >= 1 else {
+            throw HotpotError.badRequest("'params': from and to must give a period (from on or before to)")
+        }
+        var current = params
+        current["from"] = [from.description]
+        current["to"] = [to.description]
+        var previous = params
+        previous["from"] = [from.adding(days: -length).description]
+        previous["to"] = [from.adding(days: -1).description]
+        return (current, previous)
+    }
+
+    /// Reads a change condition: each key's (or the first row's) value against the previous period's, as
+    /// a change in percent (nil when either is missing or the previous one is 0).
+    public func readChange(columns: [String], rows: [[JSONValue]], previousColumns: [String], previousRows: [[JSONValue]]) throws(HotpotError) -> [Reading] {
+        let now = try read(columns: columns, rows: rows, comparing: false)
+        let before = try read(columns: previousColumns, rows: previousRows, comparing: false)
+        let previous = Dictionary(before.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        return now.map { reading in
+            let change: Double? = if let value = reading.value, let old = previous[reading.key] ?? nil, old != 0 { (value / old - 1) * 100 } else { nil }
+            let matches = change.map { condition.op.holds($0, condition.value) } ?? false
+            var rows = reading.rows
+            for index in rows.indices {
+                rows[index]["previous_\(condition.column)"] = (previous[reading.key] ?? nil).map(JSONValue.double) ?? .null
+                rows[index]["pct_change"] = change.map(JSONValue.double) ?? .null
+            }
+            return Reading(key: reading.key, value: change, matches: matches, recovered: !matches && recovered(change), rows: rows)
+        }
+    }
+
+    /// The next evaluation the schedule asks for after `date`, in the tenant's zone (nil without one).
+    public func nextScheduledRun(after date: Date, timeZone: TimeZone) -> Date? {
+        guard let schedule, let cron = try? CronExpression(schedule) else { return nil }
+        return cron.next(after: date, in: timeZone)
+    }
+
     /// Reads a metric answer: per key (or one instance '' for an unkeyed rule, matching if any row does).
     public func read(columns: [String], rows: [[JSONValue]]) throws(HotpotError) -> [Reading] {
+        try read(columns: columns, rows: rows, comparing: true)
+    }
+
+    /// Past the recovery threshold (or not matching, without one).
+    func recovered(_ value: Double?) -> Bool {
+        guard let value else { return true }
+        guard let threshold = condition.recover else { return !condition.op.holds(value, condition.value) }
+        switch condition.op {
+        case .greater, .greaterOrEqual, .pctChangeAbove: return value < threshold || (value == threshold && condition.op != .greaterOrEqual)
+        case .less, .lessOrEqual, .pctChangeBelow: return value > threshold || (value == threshold && condition.op != .lessOrEqual)
+        case .equal, .notEqual: return !condition.op.holds(value, condition.value)
+        }
+    }
+
+    /// `comparing: false` reads the values only (a change condition compares them afterwards).
+    func read(columns: [String], rows: [[JSONValue]], comparing: Bool) throws(HotpotError) -> [Reading] {
         guard let valueIndex = columns.firstIndex(of: condition.column) else {
             throw HotpotError.badRequest("metric \(metric) has no column '\(condition.column)' (columns: \(columns.joined(separator: ", ")))")
         }
@@ -190,16 +267,11 @@ public struct AlertRule: Sendable, Equatable, Codable {
             default: nil
             }
         }
-        func recovered(_ value: Double?) -> Bool {
-            guard let value else { return true }
-            guard let threshold = condition.recover else { return !condition.op.holds(value, condition.value) }
-            switch condition.op {
-            case .greater, .greaterOrEqual: return value < threshold || (value == threshold && condition.op == .greater)
-            case .less, .lessOrEqual: return value > threshold || (value == threshold && condition.op == .less)
-            case .equal, .notEqual: return !condition.op.holds(value, condition.value)
-            }
-        }
         guard let keyIndex else {
+            // A change condition compares the first row of each period (single-row answers such as ctr_window).
+            if !comparing {
+                return [Reading(key: "", value: rows.first.flatMap { numeric($0[valueIndex]) }, matches: false, recovered: true, rows: Array(rows.prefix(1)).map(record))]
+            }
             let values = rows.compactMap { numeric($0[valueIndex]) }
             let matching = rows.filter { numeric($0[valueIndex]).map { condition.op.holds($0, condition.value) } ?? false }
             let value = matching.first.flatMap { numeric($0[valueIndex]) } ?? values.first
@@ -216,7 +288,7 @@ public struct AlertRule: Sendable, Equatable, Codable {
             default: row[keyIndex].csvField
             }
             let value = numeric(row[valueIndex])
-            let matches = value.map { condition.op.holds($0, condition.value) } ?? false
+            let matches = comparing && (value.map { condition.op.holds($0, condition.value) } ?? false)
             if readings[key] == nil {
                 order.append(key)
                 readings[key] = Reading(key: key, value: value, matches: matches, recovered: !matches && recovered(value), rows: [record(row)])

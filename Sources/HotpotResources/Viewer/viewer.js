@@ -632,6 +632,7 @@
     for (const name of dropped) delete state.explicit[name];
     renderFilters();
     renderPanelShells();
+    renderDashboardAlerts(id);
     const notes = [notice, dropped.length ? `Ignored filters this dashboard does not have: ${dropped.join(', ')}.` : null].filter(Boolean);
     await loadData(notes.length ? notes.join(' ') : null, dropped.length ? null : dataRequest);
   }
@@ -1612,6 +1613,52 @@
     for (const [entry, width] of changed) {
       entry.width = width;
       renderPanel(entry);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Alerts on the dashboard's metrics (GET /v1/alerts): which rules watch them and what is firing.
+
+  async function renderDashboardAlerts(id) {
+    const box = $('dash-alerts');
+    box.hidden = true;
+    box.replaceChildren();
+    if (EMBED || !state.definition) return;
+    let listing;
+    try {
+      if (!state.alerts || Date.now() - state.alerts.at > 60000) state.alerts = { at: Date.now(), request: apiJSON('/v1/alerts') };
+      listing = await state.alerts.request;
+    } catch (_) {
+      state.alerts = null;
+      return; // alerts are extra: a dashboard without them still works
+    }
+    if (state.dashboardId !== id || !state.definition) return;
+    const metrics = new Set(state.definition.panels.map((p) => p.metric));
+    const rules = (listing.alerts || []).filter((a) => metrics.has(a.rule.metric));
+    if (!rules.length) return;
+    const items = rules.map((a) => {
+      const firing = (a.instances || []).filter((i) => i.state === 'firing');
+      const pending = (a.instances || []).filter((i) => i.state === 'pending');
+      const status = a.error ? 'error' : firing.length ? 'firing' : pending.length ? 'pending' : 'ok';
+      const keys = firing.map((i) => i.key || 'all rows').slice(0, 8);
+      const more = firing.length > keys.length ? ` and ${firing.length - keys.length} more` : '';
+      const c = a.rule.condition;
+      return h('li', { 'data-alert': a.id, 'data-alert-state': status },
+        h('span', { class: `alert-state ${status}`, text: status === 'ok' ? 'quiet' : status }),
+        h('strong', { text: a.rule.title || a.id }),
+        h('span', { class: 'alert-keys', text: a.error ? `evaluation failed: ${a.error}`
+          : keys.length ? `${keys.join(', ')}${more}` : `${c.column} ${c.op} ${c.value}${c.key ? ` per ${c.key}` : ''}` }));
+    });
+    const firingRules = rules.filter((a) => (a.instances || []).some((i) => i.state === 'firing'));
+    box.append(h('h2', { text: firingRules.length ? `Alerts: ${firingRules.length} of ${rules.length} firing` : `Alerts: ${rules.length} watching, none firing` }),
+      h('ul', {}, items));
+    box.hidden = false;
+    // Panels whose metric has a firing alert say so in their header.
+    for (const entry of state.entries.values()) {
+      const hot = firingRules.filter((a) => a.rule.metric === entry.panel.metric);
+      if (!hot.length) continue;
+      const actions = entry.el.querySelector('.panel-actions');
+      if (actions && !actions.querySelector('.panel-alert')) actions.prepend(h('span', { class: 'panel-alert', title: hot.map((a) => a.rule.title || a.id).join(', '), text: 'alert firing' }));
     }
   }
 

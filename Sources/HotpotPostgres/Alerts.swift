@@ -442,11 +442,17 @@ public struct WebhookSender: Sendable {
     public let maxDelay: Duration
     public let giveUpAfter: Duration
 
-    static let client: HTTPClient = {
+    static let client = makeClient(pinning: [:])
+
+    /// No redirects (a destination must not bounce a delivery elsewhere), no decompression. `pinning`
+    /// maps a host to the address that was checked, so the connection goes exactly there (TLS still
+    /// verifies the certificate for the host's name).
+    static func makeClient(pinning: [String: String]) -> HTTPClient {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
         configuration.decompression = .disabled
+        configuration.dnsOverride = pinning
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
+    }
 
     public init(_ database: HotpotDatabase, policy: WebhookDestinationPolicy, baseDelay: Duration = .seconds(2),
                 maxDelay: Duration = .seconds(3600), giveUpAfter: Duration = .seconds(86_400)) {
@@ -458,13 +464,17 @@ public struct WebhookSender: Sendable {
     }
 
     /// Refuses hosts that resolve to addresses the policy forbids.
-    static func resolveAllowed(host: String, policy: WebhookDestinationPolicy) async throws {
-        guard !policy.allowPrivateAddresses else { return }
+    /// Resolves the host and refuses it when any address is loopback, private or link-local (unless
+    /// allowed); returns the checked address to connect to (nil when no check applies).
+    @discardableResult
+    static func resolveAllowed(host: String, policy: WebhookDestinationPolicy) async throws -> String? {
+        guard !policy.allowPrivateAddresses else { return nil }
         let addresses = try resolve(host)
-        guard !addresses.isEmpty else { throw HotpotError.badRequest("'url': cannot resolve host '\(host)'") }
+        guard let first = addresses.first else { throw HotpotError.badRequest("'url': cannot resolve host '\(host)'") }
         if let refused = addresses.first(where: { policy.refuses(address: $0) }) {
             throw HotpotError.badRequest("'url': \(host) resolves to \(refused), a loopback, private or link-local address, which webhooks may not reach")
         }
+        return first
     }
 
     static func resolve(_ host: String) throws -> [String] {
@@ -549,7 +559,10 @@ public struct WebhookSender: Sendable {
 
     func post(url: String, secret: String, messageID: String, body: Data) async throws -> Int {
         let checked = try policy.check(url: url)
-        try await Self.resolveAllowed(host: checked.host ?? "", policy: policy)
+        let host = checked.host ?? ""
+        // The connection goes to the address just checked: a DNS answer that changes between the check
+        // and the connection (rebinding) cannot send the delivery to an internal address.
+        let pinned = try await Self.resolveAllowed(host: host, policy: policy)
         let timestamp = Int(Date().timeIntervalSince1970)
         guard let signature = StandardWebhook.signature(secret: secret, id: messageID, timestamp: timestamp, body: body) else {
             throw HotpotError(.internal, "the channel's secret is not a whsec_ secret")
@@ -562,7 +575,22 @@ public struct WebhookSender: Sendable {
         request.headers.add(name: "webhook-timestamp", value: String(timestamp))
         request.headers.add(name: "webhook-signature", value: signature)
         request.body = .bytes(ByteBuffer(data: body))
-        let response = try await Self.client.execute(request, timeout: .seconds(15))
+        guard let pinned, pinned != host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")) else {
+            return try await Self.deliver(request, with: Self.client)
+        }
+        let client = Self.makeClient(pinning: [host: pinned])
+        do {
+            let status = try await Self.deliver(request, with: client)
+            try await client.shutdown()
+            return status
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    static func deliver(_ request: HTTPClientRequest, with client: HTTPClient) async throws -> Int {
+        let response = try await client.execute(request, timeout: .seconds(15))
         // The body is drained but not kept: a destination's answer is never shown back (no read-back oracle).
         for try await _ in response.body {}
         return Int(response.status.code)

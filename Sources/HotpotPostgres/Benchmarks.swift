@@ -2,6 +2,7 @@ import Foundation
 import HotpotCore
 import Logging
 import PostgresNIO
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,6 +74,113 @@ public struct Benchmarks: Sendable {
             let rate = Double(rows) / seconds
             log(String(format: "| %@ | %d | %.2f | %.0f | %@ |", label, rows, seconds, rate, baseline.map { String(format: "%.2fx", rate / $0) } ?? "-"))
         }
+        log("peak RSS of this process: \(Self.peakRSSMegabytes()) MB")
+    }
+
+    /// Streams `batch`-event imports at `rate` events a second for `seconds` into `tenant` while a rollup
+    /// worker folds them, and prints each load's commit -> rolled-up lag (p50/p95/max, per minute, so a
+    /// lag that grows shows), next to `psql \copy` of one batch in the same run. Events are new (fresh
+    /// ids), on the tenant's own notes and users, stamped within the last hour.
+    public func streamBenchmark(tenant: TenantRef, batch: Int, rate: Int, seconds: Int) async throws {
+        let database = self.database
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-stream-\(randomHex(bytes: 4))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var notes: [String] = [], users: [String] = []
+        try await database.withTenantConnection(tenant) { connection in
+            for try await id in try await connection.query("SELECT note_id FROM notes ORDER BY note_id LIMIT 2000", logger: database.logger).decode(String.self) { notes.append(id) }
+            for try await id in try await connection.query("SELECT user_id FROM users ORDER BY user_id LIMIT 20000", logger: database.logger).decode(String.self) { users.append(id) }
+        }
+        if notes.isEmpty { notes = (0..<500).map { "sn\($0)" } }
+        if users.isEmpty { users = (0..<5000).map { "su\($0)" } }
+        var random = SystemRandomNumberGenerator()
+        let run = randomHex(bytes: 3)
+        func batchFile(_ index: Int) throws -> URL {
+            let types = ["impression", "impression", "impression", "impression", "impression", "impression", "impression", "click", "like", "collect"]
+            var text = "event_id,occurred_at,user_id,note_id,event_type,dwell_ms,surface,variant\n"
+            text.reserveCapacity(batch * 90)
+            let now = Date()
+            for i in 0..<batch {
+                let at = now.addingTimeInterval(-Double(Int.random(in: 0..<3600, using: &random)))
+                let type = types[Int.random(in: 0..<types.count, using: &random)]
+                let dwell = type == "click" ? String(Int.random(in: 500..<120_000, using: &random)) : ""
+                text += "s\(run)-\(index)-\(i),\(at.formatted(.iso8601)),\(users[Int.random(in: 0..<users.count, using: &random)]),"
+                text += "\(notes[Int.random(in: 0..<notes.count, using: &random)]),\(type),\(dwell),feed,\(i % 2 == 0 ? "control" : "v2")\n"
+            }
+            let file = directory.appendingPathComponent("batch-\(index).csv")
+            try Data(text.utf8).write(to: file)
+            return file
+        }
+        let baselineFile = try batchFile(-1)
+        let copySeconds = try await psqlCopy(file: baselineFile)
+
+        // The worker folds while the loads keep coming, as in `hotpot serve`; a watcher notes when the
+        // tenant's rollup version moves (every 50 ms).
+        let worker = Task { await RollupWorker(database, interval: .milliseconds(100), tenants: [tenant.id]).run(logger: database.logger) }
+        defer { worker.cancel() }
+        let timeline = Mutex<[(at: ContinuousClock.Instant, rolled: Int64)]>([])
+        let watcher = Task {
+            while !Task.isCancelled {
+                if let rows = try? await database.client.query("SELECT rollup_version FROM hotpot_control.data_versions WHERE tenant_id = \(tenant.id)", logger: database.logger) {
+                    var rolled: Int64 = -1
+                    do { for try await value in rows.decode(Int64.self) { rolled = value } } catch {
+                        try? await Task.sleep(for: .milliseconds(50))
+                        continue
+                    }
+                    let now = ContinuousClock.now
+                    timeline.withLock { if $0.last?.rolled != rolled { $0.append((now, rolled)) } }
+                }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        defer { watcher.cancel() }
+
+        struct Load { var version: Int64; var committedAt: ContinuousClock.Instant; var commitSeconds: Double }
+        var loads: [Load] = []
+        let interval = Double(batch) / Double(rate)
+        let start = ContinuousClock.now
+        var index = 0
+        while Self.seconds(ContinuousClock.now - start) < Double(seconds) {
+            let due = start + .milliseconds(Int(Double(index) * interval * 1000))
+            if ContinuousClock.now < due { try await Task.sleep(until: due) }
+            let file = try batchFile(index)
+            let reader = try FileHandle(forReadingFrom: file)
+            let began = ContinuousClock.now
+            let summary = try await Importer(database).run(
+                ImportRequest(tenant: tenant, kind: .events, format: .csv, source: file.lastPathComponent, waitForRollups: false), chunks: FileChunks(handle: reader))
+            try reader.close()
+            try? FileManager.default.removeItem(at: file)
+            guard summary.status == .committed, let version = summary.dataVersion else { throw HotpotError(.internal, "stream import failed: \(summary.error ?? "")") }
+            loads.append(Load(version: version, committedAt: ContinuousClock.now, commitSeconds: Self.seconds(ContinuousClock.now - began)))
+            index += 1
+        }
+        let streamed = Self.seconds(ContinuousClock.now - start)
+        log("streamed \(loads.count) loads of \(batch) events in \(String(format: "%.0f", streamed)) s; waiting for the fold to catch up")
+        let last = loads.last?.version ?? 0
+        let deadline = ContinuousClock.now + .seconds(900)
+        while ContinuousClock.now < deadline, (timeline.withLock { $0.last?.rolled } ?? -1) < last { try await Task.sleep(for: .milliseconds(100)) }
+        let points = timeline.withLock { $0 }
+        var lags: [(minute: Int, seconds: Double)] = []
+        var unfolded = 0
+        for load in loads {
+            guard let reached = points.first(where: { $0.rolled >= load.version && $0.at >= load.committedAt }) ?? points.first(where: { $0.rolled >= load.version }) else {
+                unfolded += 1
+                continue
+            }
+            let lag = max(0, Self.seconds(reached.at - load.committedAt))
+            lags.append((Int(Self.seconds(load.committedAt - start) / 60), lag))
+        }
+        let all = lags.map(\.seconds)
+        let commits = loads.map(\.commitSeconds)
+        log("")
+        log("| streaming \(batch)-event loads at \(rate) events/s for \(seconds) s | p50 | p95 | max |")
+        log("|---|---:|---:|---:|")
+        log(String(format: "| commit -> rolled up (s) | %.2f | %.2f | %.2f |", Self.percentile(all, 0.5), Self.percentile(all, 0.95), all.max() ?? 0))
+        log(String(format: "| import until commit (s) | %.2f | %.2f | %.2f |", Self.percentile(commits, 0.5), Self.percentile(commits, 0.95), commits.max() ?? 0))
+        log(String(format: "| psql \\copy of one batch into a keyed table (s, baseline) | %.2f | | |", copySeconds))
+        let minutes = Dictionary(grouping: lags, by: \.minute).sorted { $0.key < $1.key }
+        log("lag p95 by minute (s): " + minutes.map { String(format: "%d: %.2f", $0.key + 1, Self.percentile($0.value.map(\.seconds), 0.95)) }.joined(separator: ", "))
+        log(String(format: "achieved %.0f events/s over %d loads%@", Double(loads.count * batch) / streamed, loads.count, unfolded > 0 ? ", \(unfolded) not folded within 15 minutes" : ""))
         log("peak RSS of this process: \(Self.peakRSSMegabytes()) MB")
     }
 

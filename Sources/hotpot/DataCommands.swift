@@ -24,7 +24,29 @@ struct GenerateCommand: AsyncParsableCommand {
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (build with -c release), printed next to a baseline from the same run.",
-        subcommands: [Import.self, Metrics.self])
+        subcommands: [Import.self, Stream.self, Metrics.self])
+
+    struct Stream: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Streamed imports into a tenant while the rollup worker folds: commit -> rolled-up lag p50/p95/max, by minute.")
+        @Option(help: "Tenant slug (its data stays; the streamed events are added to it).") var tenant: String
+        @Option(help: "Events per import.") var batch = 10_000
+        @Option(help: "Events per second.") var rate = 5_000
+        @Option(help: "How long to stream, in seconds.") var seconds = 300
+
+        func validate() throws {
+            guard batch >= 1, rate >= 1, seconds >= 1 else { throw ValidationError("--batch, --rate and --seconds must be positive") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                try await Runtime.withMigratedDatabase { database, _ in
+                    let ref = try await TenantStore(database).find(slug: tenant).ref
+                    try await Benchmarks(database) { print($0) }.streamBenchmark(tenant: ref, batch: batch, rate: rate, seconds: seconds)
+                }
+            }
+        }
+    }
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Import throughput vs psql \\copy, duplicates, peak RSS.")

@@ -15,7 +15,7 @@ import Testing
 /// Bounded for CI (a few examples per operation, about two minutes in all on two cores); with
 /// `HOTPOT_FUZZ_EXAMPLES=<n>` the same test is the longer run (docs/fuzzing.md). Each run's output and
 /// JUnit report stay in `.build/test-artifacts/fuzz/<run>/`.
-@Suite struct APIFuzzTests {
+@Suite(.timeLimit(.minutes(10))) struct APIFuzzTests {
     @Test func everyOperationMatchesTheDocumentWithEveryKey() async throws {
         guard FuzzTool.isInstalled() else {
             Issue.record("schemathesis is not installed: python3 -m pip install schemathesis (.ci/run does this)")

@@ -8,7 +8,7 @@ import HummingbirdTesting
 import Synchronization
 import Testing
 
-@Suite struct AlertTests {
+@Suite(.timeLimit(.minutes(10))) struct AlertTests {
     static func rule(_ json: String) throws -> AlertRule { try AlertRule.parse(Data(json.utf8)) }
 
     @Test func signaturesFollowStandardWebhooks() {

@@ -6,7 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-@Suite struct AuthenticationTests {
+@Suite(.timeLimit(.minutes(10))) struct AuthenticationTests {
     struct TenantInfo: Decodable { var slug: String; var role: String }
     struct CreatedKey: Decodable { var key: String; var prefix: String }
 

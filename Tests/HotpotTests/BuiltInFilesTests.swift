@@ -8,7 +8,7 @@ import NIOHTTP1
 import Testing
 
 /// The binary carries its own SQL, dashboards, OpenAPI document and viewer: it runs without the checkout.
-@Suite struct BuiltInFilesTests {
+@Suite(.timeLimit(.minutes(10))) struct BuiltInFilesTests {
     /// The files built in are exactly the checkout's (the build regenerates the table when one changes).
     @Test func builtInFilesAreTheCheckoutsFiles() throws {
         let fileManager = FileManager.default

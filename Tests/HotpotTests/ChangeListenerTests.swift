@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 /// Data versions served from memory while LISTEN runs, kept current by the triggers' notifications.
-@Suite struct ChangeListenerTests {
+@Suite(.timeLimit(.minutes(10))) struct ChangeListenerTests {
     @Test func cachedDataVersionsFollowImportsMadeByAnotherProcess() async throws {
         try await TestDatabase.withFreshDatabase { server, url in
             try await Migrator(server).migrate()

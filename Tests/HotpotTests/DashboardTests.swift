@@ -7,7 +7,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 
-@Suite struct DashboardTests {
+@Suite(.timeLimit(.minutes(10))) struct DashboardTests {
     struct Listing: Decodable { struct Item: Decodable { var id: String }; var dashboards: [Item] }
     struct Data_: Decodable {
         struct Panel: Decodable {

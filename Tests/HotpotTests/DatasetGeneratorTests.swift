@@ -2,7 +2,7 @@ import Foundation
 import HotpotCore
 import Testing
 
-@Suite struct DatasetGeneratorTests {
+@Suite(.timeLimit(.minutes(10))) struct DatasetGeneratorTests {
     /// Generated once and shared by the tests (global lets are lazy and thread-safe).
     static let small = DatasetGenerator(.small())
     static let smallEvents = csv(small, .events)

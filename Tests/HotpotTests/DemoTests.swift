@@ -3,7 +3,7 @@ import HotpotCore
 import HotpotPostgres
 import Testing
 
-@Suite struct DemoTests {
+@Suite(.timeLimit(.minutes(10))) struct DemoTests {
     /// The demo's load path (generated files through `Importer`) on a small dataset; a second load of the
     /// same files is recognised as already imported.
     @Test func demoDataLoadsThroughTheImportPath() async throws {

@@ -11,7 +11,7 @@ import Testing
 
 /// Embed keys and tokens (docs/embedding.md). Tokens are made here by hand (JSON, base64url and
 /// swift-crypto's Ed25519 and HMAC), independently of the JWT library the server verifies with.
-@Suite struct EmbedTests {
+@Suite(.timeLimit(.minutes(10))) struct EmbedTests {
     /// A portal: its Ed25519 private key and the kid Hotpot gave the public key.
     struct Portal {
         var kid: String

@@ -4,7 +4,7 @@ import HotpotPostgres
 import Logging
 import Testing
 
-@Suite struct EmbeddedPostgresTests {
+@Suite(.timeLimit(.minutes(10))) struct EmbeddedPostgresTests {
     @Test func startsReusesAndStops() async throws {
         let home = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-embedded-\(randomHex(bytes: 4))")
         defer { try? FileManager.default.removeItem(at: home) }

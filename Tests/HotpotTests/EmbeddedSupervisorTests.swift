@@ -9,7 +9,7 @@ import Glibc
 
 /// The embedded server Hotpot started comes back by itself after `kill -9` of its postmaster, and what
 /// was committed before is still there.
-@Suite struct EmbeddedSupervisorTests {
+@Suite(.timeLimit(.minutes(10))) struct EmbeddedSupervisorTests {
     @Test func aKilledEmbeddedServerIsStartedAgain() async throws {
         guard ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] == nil else { return }
         let home = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-supervisor-\(randomHex(bytes: 6))")

@@ -5,7 +5,7 @@ import Testing
 
 /// Experiment readouts with the user as the unit, against a reference computed here from the generated
 /// rows (per-user sums, the delta method, CUPED, chi-square, Holm), not by the metric's SQL.
-@Suite struct ExperimentTests {
+@Suite(.timeLimit(.minutes(10))) struct ExperimentTests {
     /// One user's in-experiment and pre-period clicks and impressions.
     struct User { var arm: String; var x = 0.0, y = 0.0, u = 0.0, v = 0.0 }
 

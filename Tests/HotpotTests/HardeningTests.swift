@@ -12,7 +12,7 @@ import Testing
 
 /// Input that used to stop the server (traps, unbounded recursion, YAML expansion) and a client that
 /// stalls mid-upload: each is a clear error or a rejected row now, and nothing else waits on it.
-@Suite struct HardeningTests {
+@Suite(.timeLimit(.minutes(10))) struct HardeningTests {
     @Test func pagesOfRejectsAreBoundedNotOverflowing() async throws {
         try await TestDatabase.withTenant { database, tenant in
             let loader = try await KeyStore(database).create(tenant: tenant, role: .loader)
@@ -214,7 +214,7 @@ import Testing
 }
 
 /// What a code audit found reachable from requests, each now an error or a bounded value.
-@Suite struct AuditedInputTests {
+@Suite(.timeLimit(.minutes(10))) struct AuditedInputTests {
     static func metric(_ params: String, _ body: String) -> String {
         "/* ---\nname: audit\ntitle: t\ndescription: d\nparams:\n\(params)\n--- */\n\(body)"
     }

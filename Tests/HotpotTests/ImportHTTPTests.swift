@@ -7,7 +7,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 
-@Suite struct ImportHTTPTests {
+@Suite(.timeLimit(.minutes(10))) struct ImportHTTPTests {
     struct Detail: Decodable {
         struct Entry: Decodable { var importId: Int64; var status: String; var rowsRejected: Int }
         var `import`: Entry

@@ -20,7 +20,7 @@ func readAll(_ text: String, kind: ImportKind = .events, format: ImportFormat = 
     return (rows, rejects, reader.unknownColumns)
 }
 
-@Suite struct ImportParsingTests {
+@Suite(.timeLimit(.minutes(10))) struct ImportParsingTests {
     @Test(arguments: [1, 2, 3, 7, 4096])
     func csvQuotingBOMAndCRLF(chunkSize: Int) throws {
         let csv = "\u{FEFF}note_id,author_id,title,published_at,is_commercial,extra\r\n"

@@ -6,7 +6,7 @@ import PostgresNIO
 import Synchronization
 import Testing
 
-@Suite struct ImportTests {
+@Suite(.timeLimit(.minutes(10))) struct ImportTests {
     @Test func eachKindLoadsAndUpserts() async throws {
         try await TestDatabase.withTenant { database, tenant in
             let notes = try await importText(database, tenant, .notes, """

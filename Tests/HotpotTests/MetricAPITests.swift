@@ -7,7 +7,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 
-@Suite struct MetricAPITests {
+@Suite(.timeLimit(.minutes(10))) struct MetricAPITests {
     struct Result: Decodable {
         struct Column: Decodable { var name: String; var type: String }
         struct Meta: Decodable { var metric: String; var version: String; var cache: String; var dataVersion: Int64; var rowCount: Int; var truncated: Bool }

@@ -4,7 +4,7 @@ import HotpotPostgres
 import NIOCore
 import Testing
 
-@Suite struct MetricDefinitionTests {
+@Suite(.timeLimit(.minutes(10))) struct MetricDefinitionTests {
     static let sample = """
         /* ---
         name: ctr_daily
@@ -112,7 +112,7 @@ import Testing
     }
 }
 
-@Suite struct MetricColumnFormatTests {
+@Suite(.timeLimit(.minutes(10))) struct MetricColumnFormatTests {
     @Test func columnsDeclareUnitsAndFormatsOnce() throws {
         let metric = try MetricDefinition.parse("""
             /* ---

@@ -27,7 +27,7 @@ enum SharedDataset {
     }
 }
 
-@Suite struct MetricOracleTests {
+@Suite(.timeLimit(.minutes(10))) struct MetricOracleTests {
     static let names = (try? MetricStore.loadBuiltins(TestDatabase.files).keys.sorted()) ?? []
 
     /// Each built-in metric (reading rollups) gives exactly what brute force over raw events gives, over

@@ -4,7 +4,7 @@ import HotpotPostgres
 import PostgresNIO
 import Testing
 
-@Suite struct MigrationTests {
+@Suite(.timeLimit(.minutes(10))) struct MigrationTests {
     @Test func appliesFromZeroThenIsIdempotent() async throws {
         try await TestDatabase.withFreshDatabase { database in
             let first = try await Migrator(database).migrate()

@@ -7,7 +7,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-@Suite struct ObservabilityTests {
+@Suite(.timeLimit(.minutes(10))) struct ObservabilityTests {
     @Test func prometheusMetricsCountRequests() async throws {
         try await withTestServer { _, client in
             try await client.execute(uri: "/healthz", method: .get) { _ in }

@@ -6,7 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-@Suite struct OpenAPITests {
+@Suite(.timeLimit(.minutes(10))) struct OpenAPITests {
     static var documentURL: URL { TestDatabase.checkout.appendingPathComponent("docs/openapi.json") }
 
     /// Every route the server registers is in the document, and the document has no route the server lacks.

@@ -8,7 +8,7 @@ import Testing
 /// a crash fails the suite; the test also checks that every row the encoder writes is well-formed COPY
 /// text, since a malformed row would fail the whole file in PostgreSQL instead of being one reject.
 /// `HOTPOT_READER_FUZZ_ITERATIONS` (default 1500 per kind and format) makes a longer run.
-@Suite struct ReaderFuzzTests {
+@Suite(.timeLimit(.minutes(10))) struct ReaderFuzzTests {
     static let iterations = ProcessInfo.processInfo.environment["HOTPOT_READER_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 1500
 
     static let tokens: [[UInt8]] = [

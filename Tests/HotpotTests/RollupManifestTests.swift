@@ -5,7 +5,7 @@ import Testing
 
 /// The manifest of rollups: parsed and checked at start-up, and the one place rollups are created,
 /// rebuilt and changed from.
-@Suite struct RollupManifestTests {
+@Suite(.timeLimit(.minutes(10))) struct RollupManifestTests {
     static let interface = "-- interface\n-- step: events\nCREATE TEMP TABLE rollup_note_day_delta ON COMMIT DROP AS SELECT 1 AS x;\n"
     static let good = """
         CREATE TABLE a (x int);

@@ -6,7 +6,7 @@ import Testing
 
 /// Rollups kept after the import commits: every load folded exactly once, in ledger order, whatever
 /// the interleaving of imports, folds, failures and killed folds; answers say what they reflect.
-@Suite struct RollupWorkerTests {
+@Suite(.timeLimit(.minutes(10))) struct RollupWorkerTests {
     static var tables: [String] { (try? Rollups.tables(TestDatabase.files)) ?? [] }
 
     static func fingerprint(_ database: HotpotDatabase, _ tenant: TenantRef) async throws -> [String: [[String?]]] {

@@ -1,7 +1,7 @@
 import HotpotCore
 import Testing
 
-@Suite struct SQLScriptTests {
+@Suite(.timeLimit(.minutes(10))) struct SQLScriptTests {
     @Test func splitsAtTopLevelSemicolonsOnly() {
         let sql = """
             -- a comment; with a semicolon

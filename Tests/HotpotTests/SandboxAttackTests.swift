@@ -6,7 +6,7 @@ import Testing
 
 /// Every class of attack in docs/tenant-isolation.md, attempted through the metric path as a hostile
 /// analyst would: each must fail (or be contained) and leak nothing of the other tenant.
-@Suite struct SandboxAttackTests {
+@Suite(.timeLimit(.minutes(10))) struct SandboxAttackTests {
     static func metric(_ body: String, params: String = "") -> String {
         "/* ---\nname: attack\ntitle: t\ndescription: d\n\(params.isEmpty ? "" : "params:\n\(params)\n")--- */\n\(body)"
     }

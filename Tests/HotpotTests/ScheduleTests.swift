@@ -5,7 +5,7 @@ import Hummingbird
 import NIOCore
 import Testing
 
-@Suite struct ScheduleTests {
+@Suite(.timeLimit(.minutes(10))) struct ScheduleTests {
     @Test func directorySchedulePicksUpNewFilesOnce() async throws {
         try await TestDatabase.withTenant { database, tenant in
             let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("drop-\(randomHex(bytes: 4))")

@@ -9,7 +9,7 @@ import NIOCore
 import Testing
 
 /// The status codes of the API contract that need special set-ups: 409, 413, 429 and 503.
-@Suite struct StatusCodeTests {
+@Suite(.timeLimit(.minutes(10))) struct StatusCodeTests {
     static let metricSource = """
         /* ---
         name: my_metric

@@ -6,7 +6,7 @@ import Testing
 
 /// Tenants are separated by PostgreSQL roles and privileges; each attempt below runs as a tenant's own
 /// login role and must fail without leaking anything.
-@Suite struct TenantIsolationTests {
+@Suite(.timeLimit(.minutes(10))) struct TenantIsolationTests {
     /// Runs `sql` as the tenant and returns the SQLSTATE it failed with (nil if it succeeded).
     func failure(_ database: HotpotDatabase, _ tenant: TenantRef, _ sql: String) async -> String? {
         do {

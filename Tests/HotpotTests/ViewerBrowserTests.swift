@@ -11,7 +11,7 @@ import Testing
 /// live server holding a small generated dataset. Every panel of every shipped dashboard must draw (SVG
 /// marks, table rows or stat cards; no error), and a wrong key must show a clear message. One screenshot
 /// per dashboard is kept in `.build/test-artifacts/viewer/` for people to look at.
-@Suite struct ViewerBrowserTests {
+@Suite(.timeLimit(.minutes(10))) struct ViewerBrowserTests {
     /// Shipped dashboards, with the filters the small dataset needs to have something to show
     /// (its notes have far fewer interactions than the default viral threshold of 1,000).
     static let dashboardFilters: [String: String] = ["note_heat": "viral_threshold=20"]

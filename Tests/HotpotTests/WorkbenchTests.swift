@@ -3,7 +3,7 @@ import HotpotCore
 import HotpotPostgres
 import Testing
 
-@Suite struct WorkbenchTests {
+@Suite(.timeLimit(.minutes(10))) struct WorkbenchTests {
     @Test func theSchemaListsWhatTheTenantMayReadDescribed() async throws {
         try await TestDatabase.withTenant { database, tenant in
             try await TestDatabase.withTenant { database, other in

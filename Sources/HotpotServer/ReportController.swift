@@ -96,8 +96,9 @@ public struct ReportScheduler: Sendable {
             let tenant = TenantRef(id: tenantID, slug: slug, schema: schema, role: role, timezone: timezone)
             let zone = TimeZone(identifier: timezone) ?? .gmt
             var failure: String?
+            let report = try? JSONDecoder().decode(ReportSchedule.self, from: Data(definition.utf8))
             do {
-                let report = try JSONDecoder().decode(ReportSchedule.self, from: Data(definition.utf8))
+                guard let report else { throw HotpotError(.internal, "the stored report cannot be read") }
                 let body = try await content(report, id: id, tenant: tenant, scheduledFor: scheduledFor, logger: logger)
                 try await connection.query("""
                     INSERT INTO hotpot_control.alert_outbox (tenant_id, rule_id, key, event, channel_id, body)
@@ -107,7 +108,6 @@ public struct ReportScheduler: Sendable {
                 failure = HotpotError.from(error).message
                 logger.warning("scheduled report failed", metadata: ["report": .string(id), "error": .string(String(reflecting: error))])
             }
-            let report = try? JSONDecoder().decode(ReportSchedule.self, from: Data(definition.utf8))
             // The next tick after now: a server that was down skips the ticks it missed rather than bursting.
             let next = report?.nextRun(after: max(Date(), scheduledFor), timeZone: zone) ?? Date.distantFuture
             try await connection.query("""

@@ -112,24 +112,7 @@ public struct AlertRule: Sendable, Equatable, Codable {
             guard let text = raw.text, !text.isEmpty else { throw HotpotError.badRequest("'condition.key' must name a result column") }
             key = text
         }
-        var params: [String: [String]] = [:]
-        if let raw = fields["params"], !raw.isNull {
-            guard case .object(let mapping) = raw, mapping.count <= maxParams else {
-                throw HotpotError.badRequest("'params' must be an object of at most \(maxParams) parameters")
-            }
-            for (name, value) in mapping {
-                switch value {
-                case .string(let text): params[name] = [text]
-                case .bool(let flag): params[name] = [flag ? "true" : "false"]
-                case .number(let n) where n.isFinite:
-                    params[name] = [n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)]
-                case .array(let items) where items.allSatisfy({ $0.text != nil }) && items.count <= 1000:
-                    params[name] = items.compactMap(\.text)
-                default:
-                    throw HotpotError.badRequest("'params.\(name)' must be a string, number, boolean or list of strings")
-                }
-            }
-        }
+        let params = try parseParams(fields["params"], what: "parameters")
         var forEvaluations = 1
         if let raw = fields["for"], !raw.isNull {
             guard let n = raw.number, n == n.rounded(), (1...1000).contains(n) else { throw HotpotError.badRequest("'for' must be a whole number from 1 to 1000") }
@@ -159,6 +142,32 @@ public struct AlertRule: Sendable, Equatable, Codable {
             throw HotpotError.badRequest("a text value contains a NUL character")
         }
         return rule
+    }
+
+    /// A JSON object of parameters as a query string would give them: strings, numbers, booleans or
+    /// lists of strings (shared by rules and scheduled reports).
+    static func parseParams(_ raw: Field?, what: String) throws(HotpotError) -> [String: [String]] {
+        var params: [String: [String]] = [:]
+        guard let raw, !raw.isNull else { return params }
+        guard case .object(let mapping) = raw, mapping.count <= maxParams else {
+            throw HotpotError.badRequest("'params' must be an object of at most \(maxParams) \(what)")
+        }
+        for (name, value) in mapping {
+            switch value {
+            case .string(let text): params[name] = [text]
+            case .bool(let flag): params[name] = [flag ? "true" : "false"]
+            case .number(let n) where n.isFinite:
+                params[name] = [n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)]
+            case .array(let items) where items.allSatisfy({ $0.text != nil }) && items.count <= 1000:
+                params[name] = items.compactMap(\.text)
+            default:
+                throw HotpotError.badRequest("'params.\(name)' must be a string, number, boolean or list of strings")
+            }
+        }
+        if params.contains(where: { $0.key.contains("\u{0}") || $0.value.contains { $0.contains("\u{0}") } }) {
+            throw HotpotError.badRequest("a text value contains a NUL character")
+        }
+        return params
     }
 
     /// One instance's reading in an evaluation: its value of the condition's column and whether it holds.

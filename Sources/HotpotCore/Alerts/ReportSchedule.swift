@@ -47,23 +47,7 @@ public struct ReportSchedule: Sendable, Equatable, Codable {
         guard let format = Format(rawValue: formatText) else { throw HotpotError.badRequest("'format' must be json or csv") }
         if format == .csv, panel == nil { throw HotpotError.badRequest("'panel' is required with format csv (one panel's rows)") }
         if format == .json, panel != nil { throw HotpotError.badRequest("'panel' goes with format csv; json delivers the whole dashboard") }
-        var params: [String: [String]] = [:]
-        if let raw = fields["params"], !raw.isNull {
-            guard case .object(let mapping) = raw, mapping.count <= AlertRule.maxParams else {
-                throw HotpotError.badRequest("'params' must be an object of at most \(AlertRule.maxParams) filters")
-            }
-            for (name, value) in mapping {
-                switch value {
-                case .string(let text) where !text.contains("\u{0}"): params[name] = [text]
-                case .bool(let flag): params[name] = [flag ? "true" : "false"]
-                case .number(let n) where n.isFinite: params[name] = [n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)]
-                case .array(let items) where items.allSatisfy({ $0.text.map { !$0.contains("\u{0}") } ?? false }) && items.count <= 1000:
-                    params[name] = items.compactMap(\.text)
-                default:
-                    throw HotpotError.badRequest("'params.\(name)' must be a string, number, boolean or list of strings")
-                }
-            }
-        }
+        let params = try AlertRule.parseParams(fields["params"], what: "filters")
         return ReportSchedule(title: title, dashboard: dashboard, panel: panel, format: format, params: params, schedule: schedule, channel: channel)
     }
 

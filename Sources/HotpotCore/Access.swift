@@ -49,13 +49,16 @@ public struct TenantRef: Sendable, Equatable, Hashable, Codable {
     public var schema: String
     public var role: String
     public var timezone: String
+    /// The shard holding the tenant's data (`hotpot_control.tenants.shard`); nil: the main database.
+    public var shard: String?
 
-    public init(id: UUID, slug: String, schema: String, role: String, timezone: String) {
+    public init(id: UUID, slug: String, schema: String, role: String, timezone: String, shard: String? = nil) {
         self.id = id
         self.slug = slug
         self.schema = schema
         self.role = role
         self.timezone = timezone
+        self.shard = shard
     }
 }
 

@@ -233,25 +233,45 @@ public struct AlertEvaluator: Sendable {
     }
 
     /// Rules whose tenant's data changed since their last evaluation, or whose schedule's tick has come.
+    /// Rules and evaluations are in the control plane, data versions on each tenant's plane (from the
+    /// change listener's cache), so the comparison is made here.
     func due(tenant only: TenantRef?, logger: Logger) async throws -> [Due] {
         let rows = try await database.client.query("""
-            SELECT t.id, t.slug, t.schema_name, t.role_name, t.timezone, r.id, r.version, r.definition::text,
-                   coalesce(e.next_run_at <= now(), false)
+            SELECT t.id, t.slug, t.schema_name, t.role_name, t.timezone, t.shard, r.id, r.version, r.definition::text,
+                   coalesce(e.next_run_at <= now(), false), e.data_version, e.rollup_version
             FROM (SELECT DISTINCT ON (tenant_id, id) * FROM hotpot_control.alert_rules ORDER BY tenant_id, id, version DESC) AS r
             JOIN hotpot_control.tenants AS t ON t.id = r.tenant_id
-            JOIN hotpot_control.data_versions AS d ON d.tenant_id = r.tenant_id
             LEFT JOIN hotpot_control.alert_evaluations AS e ON e.tenant_id = r.tenant_id AND e.rule_id = r.id
             WHERE r.retired_at IS NULL
-              AND (e.rule_id IS NULL OR e.data_version <> d.version OR e.rollup_version <> d.rollup_version OR e.next_run_at <= now())
               AND (\(only?.id)::uuid IS NULL OR r.tenant_id = \(only?.id))
             ORDER BY r.tenant_id, r.id
-            LIMIT 200
             """, logger: logger)
-        var result: [Due] = []
-        for try await (id, slug, schema, role, timezone, ruleID, version, definition, scheduled) in rows.decode((UUID, String, String, String, String, String, Int, String, Bool).self) {
+        var candidates: [(Due, evaluated: (data: Int64, rollup: Int64)?)] = []
+        for try await row in rows {
+            let (id, slug, schema, role, timezone, shard, ruleID, version, definition, scheduled) = try row.decode((UUID, String, String, String, String, String?, String, Int, String, Bool).self)
+            let cells = row.makeRandomAccess()
+            let evaluatedData = try cells["data_version"].decode(Int64?.self), evaluatedRollup = try cells["rollup_version"].decode(Int64?.self)
             guard let rule = try? JSONDecoder().decode(AlertRule.self, from: Data(definition.utf8)) else { continue }
-            result.append(Due(tenant: TenantRef(id: id, slug: slug, schema: schema, role: role, timezone: timezone), ruleID: ruleID, version: version,
-                              rule: rule, scheduled: scheduled))
+            let tenant = TenantRef(id: id, slug: slug, schema: schema, role: role, timezone: timezone, shard: shard)
+            let evaluated = evaluatedData.flatMap { data in evaluatedRollup.map { (data: data, rollup: $0) } }
+            candidates.append((Due(tenant: tenant, ruleID: ruleID, version: version, rule: rule, scheduled: scheduled), scheduled ? nil : evaluated))
+        }
+        var result: [Due] = []
+        var versions: [UUID: DataVersion?] = [:]
+        for (due, evaluated) in candidates {
+            if let evaluated {
+                if versions[due.tenant.id] == nil {
+                    do { versions[due.tenant.id] = .some(try await service.store.dataVersion(due.tenant)) } catch {
+                        // A shard that does not answer: its rules wait; the others go on.
+                        logger.warning("cannot read a tenant's data version for its alerts", metadata: ["tenant": .string(due.tenant.slug), "error": .string(String(reflecting: error))])
+                        versions[due.tenant.id] = .some(nil)
+                    }
+                }
+                guard let current = versions[due.tenant.id] ?? nil else { continue }
+                if current.version == evaluated.data, current.rollupVersion == evaluated.rollup { continue }
+            }
+            result.append(due)
+            if result.count >= 200 { break }
         }
         return result
     }

@@ -121,7 +121,7 @@ public struct Benchmarks: Sendable {
         let timeline = Mutex<[(at: ContinuousClock.Instant, rolled: Int64)]>([])
         let watcher = Task {
             while !Task.isCancelled {
-                if let rows = try? await database.client.query("SELECT rollup_version FROM hotpot_control.data_versions WHERE tenant_id = \(tenant.id)", logger: database.logger) {
+                if let rows = try? await database.plane(for: tenant).client.query("SELECT rollup_version FROM hotpot_control.data_versions WHERE tenant_id = \(tenant.id)", logger: database.logger) {
                     var rolled: Int64 = -1
                     do { for try await value in rows.decode(Int64.self) { rolled = value } } catch {
                         try? await Task.sleep(for: .milliseconds(50))

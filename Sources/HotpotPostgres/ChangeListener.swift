@@ -12,16 +12,17 @@ import Synchronization
 /// the database is stored only if no notification (and no listener restart) arrived since the read
 /// began, so a read racing an import can never pin an old version.
 actor DataVersionCache {
-    private var listening = false
+    /// The planes whose change listener is connected: only their tenants' versions are kept.
+    private var listening: Set<String> = []
     private var generation: UInt64 = 0
     private var versions: [UUID: DataVersion] = [:]
 
-    /// The tenant's data version, from memory when it can be trusted, else from `load`.
-    func value(_ tenant: UUID, load: @Sendable () async throws -> DataVersion) async throws -> DataVersion {
-        if listening, let known = versions[tenant] { return known }
+    /// The tenant's data version, from memory when it can be trusted, else from `load` (on `plane`).
+    func value(_ tenant: UUID, plane: String, load: @Sendable () async throws -> DataVersion) async throws -> DataVersion {
+        if listening.contains(plane), let known = versions[tenant] { return known }
         let started = generation
         let loaded = try await load()
-        if listening, generation == started { versions[tenant] = loaded }
+        if listening.contains(plane), generation == started { versions[tenant] = loaded }
         return loaded
     }
 
@@ -30,20 +31,21 @@ actor DataVersionCache {
         versions[tenant] = nil
     }
 
-    /// Called once LISTEN is in place: anything cached before may have missed a notification.
-    func listenerStarted() {
+    /// Called once LISTEN is in place on `plane`: anything cached before may have missed a notification.
+    func listenerStarted(_ plane: String) {
         generation &+= 1
         versions.removeAll()
-        listening = true
+        listening.insert(plane)
     }
 
-    func listenerStopped() {
+    func listenerStopped(_ plane: String) {
         generation &+= 1
         versions.removeAll()
-        listening = false
+        listening.remove(plane)
     }
 
-    var isListening: Bool { listening }
+    /// Whether the main database's listener is connected.
+    var isListening: Bool { listening.contains(DataPlane.mainName) }
 }
 
 /// A tenant's committed loads (`version`, newest event `asOf`) and how far the rollups reflect them.
@@ -100,58 +102,92 @@ extension HotpotDatabase {
     /// once instead of queueing for a pool connection that cannot come (pools retry for a minute).
     public var isKnownUnreachable: Bool { unreachable.load(ordering: .relaxed) }
 
-    /// Listens for committed changes until cancelled, on a connection of its own (outside the pool,
+    /// Listens for committed changes until cancelled, on connections of their own (outside the pools,
     /// so a stopped server is noticed at once), reconnecting after failures; keeps the in-memory data
-    /// versions and metric/dashboard override caches current. Run by the server.
+    /// versions and metric/dashboard override caches current. One listener for the main database and
+    /// one per shard (shards added meanwhile are picked up within seconds). Run by the server.
     public func listenForChanges() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listen(on: self.main) }
+            group.addTask { await self.listenOnShards() }
+            await group.waitForAll()
+        }
+    }
+
+    /// Keeps one listener per registered shard.
+    private func listenOnShards() async {
+        var listeners: [String: Task<Void, Never>] = [:]
+        while !Task.isCancelled {
+            if let planes = try? await planes() {
+                let shards = planes.filter { !$0.isMain }
+                for plane in shards where listeners[plane.name] == nil {
+                    listeners[plane.name] = Task { await self.listen(on: plane) }
+                }
+                for (name, task) in listeners where !shards.contains(where: { $0.name == name }) {
+                    task.cancel()
+                    listeners[name] = nil
+                }
+            }
+            try? await Task.sleep(for: .seconds(5))
+        }
+        for task in listeners.values { task.cancel() }
+    }
+
+    private func listen(on plane: DataPlane) async {
         var backoff = Duration.milliseconds(100)
         while !Task.isCancelled {
             let connection: PostgresConnection
             do {
-                connection = try await Self.connectDirectly(settings, logger: logger)
+                connection = try await Self.connectDirectly(plane.settings, logger: logger)
             } catch {
                 if Task.isCancelled { break }
                 // Failing to connect without an answer from the server also means it is down.
-                if error.sqlState == nil || error.meansDatabaseUnreachable {
+                if plane.isMain, error.sqlState == nil || error.meansDatabaseUnreachable {
                     if !unreachable.exchange(true, ordering: .relaxed) {
                         logger.error("PostgreSQL is unreachable; answering 503 until it is back", metadata: ["error": .string(String(reflecting: error))])
                     }
                 } else {
                     // The server answered (too many connections, say): the pools may well still work.
                     logger.warning("the change listener cannot connect; reading data versions from the database meanwhile",
-                                   metadata: ["error": .string(String(reflecting: error))])
+                                   metadata: ["shard": .string(plane.name), "error": .string(String(reflecting: error))])
                 }
+                await markShard(plane, reachable: false, error: (error as? PSQLError)?.serverInfo?[.message] ?? "cannot connect")
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
                 continue
             }
-            if unreachable.exchange(false, ordering: .relaxed) { logger.notice("PostgreSQL is reachable again") }
+            await markShard(plane, reachable: true)
+            if plane.isMain, unreachable.exchange(false, ordering: .relaxed) { logger.notice("PostgreSQL is reachable again") }
             backoff = .milliseconds(100)
             do {
                 try await connection.listen(on: Self.changeChannel) { notifications in
-                    await dataVersions.listenerStarted()
-                    // Overrides cached before LISTEN may have missed a change too.
-                    await metricOverrides.removeAll()
-                    await dashboardOverrides.removeAll()
+                    await dataVersions.listenerStarted(plane.name)
+                    if plane.isMain {
+                        // Overrides cached before LISTEN may have missed a change too.
+                        await metricOverrides.removeAll()
+                        await dashboardOverrides.removeAll()
+                    }
                     for try await notification in notifications {
-                        await apply(notification.payload)
+                        await apply(notification.payload, from: plane)
                     }
                 }
             } catch {
                 if !Task.isCancelled {
-                    logger.warning("the change listener's connection failed; reconnecting", metadata: ["error": .string(String(reflecting: error))])
+                    logger.warning("the change listener's connection failed; reconnecting",
+                                   metadata: ["shard": .string(plane.name), "error": .string(String(reflecting: error))])
                 }
             }
-            await dataVersions.listenerStopped()
+            await dataVersions.listenerStopped(plane.name)
             try? await connection.close()
         }
-        await dataVersions.listenerStopped()
+        await dataVersions.listenerStopped(plane.name)
     }
 
-    private func apply(_ payload: String) async {
+    private func apply(_ payload: String, from plane: DataPlane) async {
         let parts = payload.split(separator: ":")
         guard parts.count >= 2, let tenant = UUID(uuidString: String(parts[1])) else { return }
-        switch parts[0] {
+        // Metric and dashboard versions live in the control plane; a shard's data versions on the shard.
+        switch plane.isMain ? parts[0] : parts[0] == "data" ? parts[0] : "" {
         case "data": await dataVersions.changed(tenant)
         case "metrics": await metricOverrides.invalidate(tenant)
         case "dashboards": await dashboardOverrides.invalidate(tenant)

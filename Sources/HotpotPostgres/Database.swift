@@ -48,6 +48,10 @@ public final class HotpotDatabase: Sendable {
     public let logger: Logger
     public let embedded: EmbeddedPostgres.Running?
     public let tenantPools: TenantPools
+    /// This database as the plane of the tenants placed on it (shard = NULL).
+    public let main: DataPlane
+    /// The shards' planes opened so far.
+    let shardPlanes: ShardPlanes
     /// Key hash -> principal (nil for unknown or revoked), for 5 s; revocations here clear it at once.
     let authCache = TTLCache<String, Principal?>(ttl: .seconds(5))
     /// Tenant -> its active metric versions (name -> (version, source)).
@@ -74,6 +78,8 @@ public final class HotpotDatabase: Sendable {
         self.client = PostgresClient(configuration: settings.clientConfiguration(maximumConnections: configuration.servicePoolSize), backgroundLogger: logger)
         self.importSlots = ImportSlots(capacity: configuration.servicePoolSize / 2)
         self.tenantPools = TenantPools(base: settings, maximumConnections: configuration.tenantPoolSize, logger: logger)
+        self.main = DataPlane(shard: nil, settings: settings, client: client, tenantPools: tenantPools)
+        self.shardPlanes = ShardPlanes(servicePoolSize: max(2, configuration.servicePoolSize / 2), tenantPoolSize: configuration.tenantPoolSize, logger: logger)
         self.embeddedSupervisor = embedded.flatMap { running in
             running.startedHere ? EmbeddedSupervisor(launcher: running.launcher, port: running.connection.port, logger: logger) : nil
         }
@@ -121,15 +127,7 @@ public final class HotpotDatabase: Sendable {
     /// import): taking a second pool connection there would deadlock once every pool connection is
     /// held by such work.
     public func withDirectConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let connection = try await Self.connectDirectly(settings, logger: logger)
-        do {
-            let value = try await body(connection)
-            try? await connection.close()
-            return value
-        } catch {
-            try? await connection.close()
-            throw error
-        }
+        try await main.withDirectConnection(logger: logger, body)
     }
 
     static func ensureDatabaseExists(_ settings: ConnectionSettings, logger: Logger) async throws {
@@ -178,6 +176,7 @@ public func withDatabase<T: Sendable>(_ database: HotpotDatabase, _ body: @Senda
         try await Task.sleep(for: .milliseconds(20))
         let value = try await body(database)
         await database.tenantPools.closeAll()
+        await database.shardPlanes.closeAll()
         return value
     }
 }

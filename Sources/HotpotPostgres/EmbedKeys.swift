@@ -97,14 +97,14 @@ public struct EmbedKeyStore: Sendable {
     public func active(kid: String, logger: Logger) async throws -> (key: EmbedKey, tenant: TenantRef)? {
         guard kid.count <= 64 else { return nil }
         let rows = try await database.client.query("""
-            SELECT k.algorithm, k.key_material, k.frame_origins, t.id, t.slug, t.schema_name, t.role_name, t.timezone
+            SELECT k.algorithm, k.key_material, k.frame_origins, t.id, t.slug, t.schema_name, t.role_name, t.timezone, t.shard
             FROM hotpot_control.embed_keys k JOIN hotpot_control.tenants t ON t.id = k.tenant_id
             WHERE k.kid = \(kid) AND k.revoked_at IS NULL
             """, logger: logger)
-        for try await (algorithm, material, origins, id, slug, schema, role, timezone) in rows.decode((String, ByteBuffer, [String], UUID, String, String, String, String).self) {
+        for try await (algorithm, material, origins, id, slug, schema, role, timezone, shard) in rows.decode((String, ByteBuffer, [String], UUID, String, String, String, String, String?).self) {
             guard let algorithm = EmbedAlgorithm(rawValue: algorithm) else { return nil }
             let key = EmbedKey(kid: kid, tenantID: id, algorithm: algorithm, material: Data(buffer: material), frameOrigins: origins)
-            return (key, TenantRef(id: id, slug: slug, schema: schema, role: role, timezone: timezone))
+            return (key, TenantRef(id: id, slug: slug, schema: schema, role: role, timezone: timezone, shard: shard))
         }
         return nil
     }

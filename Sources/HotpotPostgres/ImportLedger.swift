@@ -40,7 +40,7 @@ public struct ImportLedger: Sendable {
         """
 
     public func list(_ tenant: TenantRef, limit: Int = 50, before: Int64? = nil) async throws -> [Entry] {
-        let rows = try await database.client.query(PostgresQuery(unsafeSQL: """
+        let rows = try await database.plane(for: tenant).client.query(PostgresQuery(unsafeSQL: """
             SELECT \(Self.columns) FROM hotpot_control.imports
             WHERE tenant_id = $1 AND ($2::int8 IS NULL OR id < $2)
             ORDER BY id DESC LIMIT $3
@@ -56,7 +56,7 @@ public struct ImportLedger: Sendable {
 
     /// The entry, or nil when it does not exist or belongs to another tenant.
     public func find(_ tenant: TenantRef, id: Int64) async throws -> Entry? {
-        let rows = try await database.client.query(PostgresQuery(unsafeSQL: """
+        let rows = try await database.plane(for: tenant).client.query(PostgresQuery(unsafeSQL: """
             SELECT \(Self.columns) FROM hotpot_control.imports WHERE tenant_id = $1 AND id = $2
             """, binds: {
                 var binds = PostgresBindings()
@@ -67,10 +67,12 @@ public struct ImportLedger: Sendable {
         return try await decode(rows).first
     }
 
-    public func rejects(importID: Int64, offset: Int, limit: Int) async throws -> [RowReject] {
-        let rows = try await database.client.query("""
-            SELECT line, column_name, reason, excerpt FROM hotpot_control.import_rejects
-            WHERE import_id = \(importID) ORDER BY line OFFSET \(offset) LIMIT \(limit)
+    /// The rejected rows of the tenant's import `importID` (none for another tenant's import).
+    public func rejects(_ tenant: TenantRef, importID: Int64, offset: Int, limit: Int) async throws -> [RowReject] {
+        let rows = try await database.plane(for: tenant).client.query("""
+            SELECT r.line, r.column_name, r.reason, r.excerpt FROM hotpot_control.import_rejects AS r
+            JOIN hotpot_control.imports AS i ON i.id = r.import_id AND i.tenant_id = \(tenant.id)
+            WHERE r.import_id = \(importID) ORDER BY r.line OFFSET \(offset) LIMIT \(limit)
             """, logger: database.logger)
         var result: [RowReject] = []
         for try await (line, column, reason, excerpt) in rows.decode((Int, String?, String, String).self) {

@@ -97,7 +97,8 @@ public struct Importer: Sendable {
         let kind = request.kind
         let tenant = request.tenant
         do {
-            let committed: ImportSummary? = try await database.importSlots.withSlot { try await database.client.withConnection { connection in
+            let plane = try await database.plane(for: tenant)
+            let committed: ImportSummary? = try await database.importSlots.withSlot { try await plane.client.withConnection { connection in
                 try await connection.query("BEGIN", logger: logger)
                 do {
                     try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(quoteIdentifier(tenant.schema)), hotpot_lib"), logger: logger)
@@ -126,6 +127,7 @@ public struct Importer: Sendable {
 
                     // Merging and committing: one import per tenant at a time; other tenants proceed in parallel.
                     try await connection.query("SELECT pg_advisory_xact_lock(\(Self.tenantLockKey(tenant)))", logger: logger)
+                    try await Self.checkPlacement(connection, tenant: tenant, plane: plane, logger: logger)
 
                     if !request.force, try await Self.alreadyImported(connection, tenant: tenant, kind: kind, checksum: summary.checksum!, logger: logger) {
                         try await connection.query("ROLLBACK", logger: logger)
@@ -307,7 +309,7 @@ public struct Importer: Sendable {
     private func recordUncommitted(_ request: ImportRequest, _ summary: ImportSummary, rejects: [RowReject], started: Date) async throws -> ImportSummary {
         var summary = summary
         let logger = database.logger
-        summary.importId = try await database.client.withTransaction(logger: logger) { connection in
+        summary.importId = try await database.plane(for: request.tenant).client.withTransaction(logger: logger) { connection in
             let id = try await Self.insertLedgerRow(connection, request: request, summary: summary, started: started, logger: logger)
             try await Self.completeLedgerRow(connection, id: id, summary: summary, rejects: rejects, logger: logger)
             return id
@@ -360,7 +362,21 @@ public struct Importer: Sendable {
         let existing = try await EventPartitions.existing(connection, tenant: tenant, logger: logger)
         let missing = months.filter { !existing.contains(EventPartitions.name(for: $0)) }
         guard !missing.isEmpty else { return }
-        try await EventPartitions.create(database, tenant: tenant, months: missing)
+        try await EventPartitions.create(try await database.plane(for: tenant), tenant: tenant, months: missing, logger: logger)
+    }
+
+    /// Under the tenant's lock: the plane still holds the tenant (its row there says shard NULL). A tenant
+    /// that moved after this import was routed commits nothing at its old place; the import fails and
+    /// can be sent again, now to the new one.
+    static func checkPlacement(_ connection: PostgresConnection, tenant: TenantRef, plane: DataPlane, logger: Logger) async throws {
+        var here = false, movedTo: String?
+        for try await shard in try await connection.query("SELECT shard FROM hotpot_control.tenants WHERE id = \(tenant.id)", logger: logger).decode(String?.self) {
+            here = shard == nil
+            movedTo = shard
+        }
+        guard here else {
+            throw HotpotError(.unavailable, "tenant '\(tenant.slug)' moved from shard \(plane.name) to \(movedTo ?? "another shard") during this import; nothing was loaded, send it again")
+        }
     }
 
     static func tenantLockKey(_ tenant: TenantRef) -> Int64 {
@@ -451,9 +467,8 @@ enum EventPartitions {
         return names
     }
 
-    static func create(_ database: HotpotDatabase, tenant: TenantRef, months: [Date]) async throws {
-        let logger = database.logger
-        try await database.withDirectConnection { connection in
+    static func create(_ plane: DataPlane, tenant: TenantRef, months: [Date], logger: Logger) async throws {
+        try await plane.withDirectConnection(logger: logger) { connection in
             try await connection.query("BEGIN", logger: logger)
             let schema = quoteIdentifier(tenant.schema)
             for month in months {

@@ -50,14 +50,14 @@ public struct KeyStore: Sendable {
     private func lookUp(_ key: String) async throws -> Principal? {
         guard let prefix = APIKeyMaterial.prefix(of: key) else { return nil }
         let rows = try await database.client.query("""
-            SELECT k.key_hash, k.role, k.revoked_at IS NOT NULL, t.id, t.slug, t.schema_name, t.role_name, t.timezone
+            SELECT k.key_hash, k.role, k.revoked_at IS NOT NULL, t.id, t.slug, t.schema_name, t.role_name, t.timezone, t.shard
             FROM hotpot_control.api_keys k LEFT JOIN hotpot_control.tenants t ON t.id = k.tenant_id
             WHERE k.prefix = \(prefix)
             """, logger: database.logger)
-        for try await (hash, role, revoked, tenantID, slug, schema, tenantRole, timezone) in rows.decode((String, String, Bool, UUID?, String?, String?, String?, String?).self) {
+        for try await (hash, role, revoked, tenantID, slug, schema, tenantRole, timezone, shard) in rows.decode((String, String, Bool, UUID?, String?, String?, String?, String?, String?).self) {
             guard !revoked, constantTimeEquals(hash, APIKeyMaterial.hash(key)), let role = KeyRole(rawValue: role) else { return nil }
             if let tenantID, let slug, let schema, let tenantRole, let timezone {
-                return Principal(scope: .tenant(TenantRef(id: tenantID, slug: slug, schema: schema, role: tenantRole, timezone: timezone)), role: role, keyPrefix: prefix)
+                return Principal(scope: .tenant(TenantRef(id: tenantID, slug: slug, schema: schema, role: tenantRole, timezone: timezone, shard: shard)), role: role, keyPrefix: prefix)
             }
             return Principal(scope: .globalAdmin, role: .admin, keyPrefix: prefix)
         }

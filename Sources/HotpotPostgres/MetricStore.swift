@@ -169,10 +169,11 @@ public struct MetricStore: Sendable {
     /// The tenant's data version and newest event time; cached results are keyed by the version.
     public func dataVersion(_ tenant: TenantRef) async throws -> DataVersion {
         let database = self.database
-        return try await database.dataVersions.value(tenant.id) {
+        let plane = try await database.plane(for: tenant)
+        return try await database.dataVersions.value(tenant.id, plane: plane.name) {
             var query = PostgresQuery(unsafeSQL: "SELECT \(DataVersion.columns) FROM hotpot_control.data_versions WHERE tenant_id = $1")
             query.binds.append(tenant.id)
-            return try await DataVersion.first(of: try await database.client.query(query, logger: database.logger))
+            return try await DataVersion.first(of: try await plane.client.query(query, logger: database.logger))
         }
     }
 }

@@ -18,15 +18,43 @@ public struct Migrator: Sendable {
         public var tenantMigrationsApplied = 0
         /// Rollups created or rebuilt in tenants because the manifest changed.
         public var rollupsBuilt = 0
+        /// Shards that could not be migrated, with the reason (their tenants' requests fail meanwhile).
+        public var shardsFailed: [String: String] = [:]
     }
 
+    /// Migrates the main database, then every shard (a shard that fails is reported and logged; the
+    /// others and the main database are still migrated).
     @discardableResult
     public func migrate() async throws -> Report {
+        var report = try await migrate(database.main)
+        for plane in try await database.planes() where !plane.isMain {
+            if case .unreachable(let reason) = await database.reachability(of: plane) {
+                database.logger.error("a shard is unreachable; it is not migrated", metadata: ["shard": .string(plane.name), "reason": .string(reason)])
+                report.shardsFailed[plane.name] = reason
+                continue
+            }
+            do {
+                let shard = try await migrate(plane)
+                report.applied += shard.applied.map { "\(plane.name): \($0)" }
+                report.tenantMigrationsApplied += shard.tenantMigrationsApplied
+                report.rollupsBuilt += shard.rollupsBuilt
+            } catch {
+                database.logger.error("migrating a shard failed", metadata: ["shard": .string(plane.name), "error": .string(String(reflecting: error))])
+                report.shardsFailed[plane.name] = (error as? PSQLError)?.serverInfo?[.message] ?? String(describing: error)
+            }
+        }
+        return report
+    }
+
+    /// Applies the migration files to one plane's database, then the tenant template and the rollups
+    /// to the tenants whose data is there.
+    @discardableResult
+    func migrate(_ plane: DataPlane) async throws -> Report {
         let logger = database.logger
         let migrations = database.sql.migrations
         let tenantMigrations = database.sql.tenantMigrations
         let manifest = database.sql.rollups
-        return try await database.client.withConnection { connection in
+        return try await plane.client.withConnection { connection in
             try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
             do {
                 var report = Report()
@@ -55,8 +83,9 @@ public struct Migrator: Sendable {
                     logger.info("applied migration", metadata: ["migration": "\(migration.name)"])
                     report.applied.append(migration.name)
                 }
-                let tenants = try await TenantStore(database).list(on: connection)
-                for tenant in tenants {
+                let tenants = try await TenantStore(database).list(on: connection).filter { $0.shard == nil }
+                for var tenant in tenants {
+                    tenant.shard = plane.shard
                     report.tenantMigrationsApplied += try await Self.applyTenantTemplate(tenantMigrations, to: tenant, on: connection, logger: logger)
                     let rebuilt = try await connection.withTransaction(logger: logger) { connection in
                         try await Rollups.sync(tenant, manifest: manifest, on: connection, logger: logger)

@@ -33,8 +33,9 @@ public struct RollupFolder: Sendable {
         let manifest = database.sql.rollups
         let started = ContinuousClock.now
         let outcome: Outcome
+        let plane = try await database.plane(for: tenant)
         do {
-            outcome = try await database.client.withConnection { connection in
+            outcome = try await plane.client.withConnection { connection in
                 try await connection.query("BEGIN", logger: logger)
                 do {
                     try await Self.prepare(connection, tenant: tenant, logger: logger)
@@ -49,7 +50,7 @@ public struct RollupFolder: Sendable {
         } catch {
             Counter(label: "hotpot_rollup_folds_total", dimensions: [("outcome", "failed")]).increment()
             // Visible in the tenant's data version until a fold succeeds; the worker retries.
-            _ = try? await database.client.query("""
+            _ = try? await plane.client.query("""
                 UPDATE hotpot_control.data_versions SET fold_failures = fold_failures + 1, fold_error = \(storableText(String(describing: error)))
                 WHERE tenant_id = \(tenant.id)
                 """, logger: logger)
@@ -123,8 +124,8 @@ public struct RollupFolder: Sendable {
     }
 }
 
-/// The rollup worker of `hotpot serve`: folds every tenant with pending loads, checking a few times a
-/// second (the check is one small query over data_versions). A failed fold is logged, counted and
+/// The rollup worker of `hotpot serve`: folds every tenant with pending loads, on the main database and
+/// every shard, checking a few times a second (the check is one small query over each data_versions). A failed fold is logged, counted and
 /// retried with backoff per tenant.
 public struct RollupWorker: Sendable {
     public let database: HotpotDatabase
@@ -143,15 +144,17 @@ public struct RollupWorker: Sendable {
         var retryAt: [UUID: (ContinuousClock.Instant, Duration)] = [:]
         while !Task.isCancelled {
             do {
-                let rows = try await database.client.query("""
-                    SELECT t.id, t.slug, t.schema_name, t.role_name, t.timezone
-                    FROM hotpot_control.data_versions d JOIN hotpot_control.tenants t ON t.id = d.tenant_id
-                    WHERE d.version > d.rollup_version
-                    """, logger: logger)
                 var tenants: [TenantRef] = []
-                for try await (id, slug, schema, role, timezone) in rows.decode((UUID, String, String, String, String).self) {
-                    if let only = self.tenants, !only.contains(id) { continue }
-                    tenants.append(TenantRef(id: id, slug: slug, schema: schema, role: role, timezone: timezone))
+                for plane in try await database.planes() {
+                    // A shard that is down waits; the others are folded meanwhile.
+                    guard await database.reachability(of: plane) == .reachable else { continue }
+                    do {
+                        tenants += try await pending(on: plane, logger: logger)
+                    } catch {
+                        if Task.isCancelled { return }
+                        logger.warning("the rollup worker cannot read pending loads of a shard", metadata: [
+                            "shard": .string(plane.name), "error": .string(String(reflecting: error))])
+                    }
                 }
                 Gauge(label: "hotpot_rollup_tenants_pending").record(tenants.count)
                 for tenant in tenants where !Task.isCancelled {
@@ -174,5 +177,20 @@ public struct RollupWorker: Sendable {
             }
             try? await Task.sleep(for: interval)
         }
+    }
+
+    /// The plane's tenants (those whose data is there) with committed loads not yet folded.
+    private func pending(on plane: DataPlane, logger: Logger) async throws -> [TenantRef] {
+        let rows = try await plane.client.query("""
+            SELECT t.id, t.slug, t.schema_name, t.role_name, t.timezone
+            FROM hotpot_control.data_versions d JOIN hotpot_control.tenants t ON t.id = d.tenant_id AND t.shard IS NULL
+            WHERE d.version > d.rollup_version
+            """, logger: logger)
+        var tenants: [TenantRef] = []
+        for try await (id, slug, schema, role, timezone) in rows.decode((UUID, String, String, String, String).self) {
+            if let only = self.tenants, !only.contains(id) { continue }
+            tenants.append(TenantRef(id: id, slug: slug, schema: schema, role: role, timezone: timezone, shard: plane.shard))
+        }
+        return tenants
     }
 }

@@ -138,7 +138,7 @@ public struct Schedules: Sendable {
             let claimed = try await connection.query("""
                 SELECT s.id, s.kind, s.format, s.source, s.pattern, s.every_seconds, s.cron, s.max_errors,
                        s.http_etag, s.http_last_modified, s.consecutive_failures,
-                       t.id, t.slug, t.schema_name, t.role_name, t.timezone
+                       t.id, t.slug, t.schema_name, t.role_name, t.timezone, t.shard
                 FROM hotpot_control.schedules s JOIN hotpot_control.tenants t ON t.id = s.tenant_id
                 WHERE s.next_run_at <= now() AND (\(only)::int8 IS NULL OR s.id = \(only)) AND NOT (s.id = ANY(\(Array(attempted))::int8[]))
                 ORDER BY s.next_run_at
@@ -152,7 +152,7 @@ public struct Schedules: Sendable {
                 let tenant = TenantRef(
                     id: try cells["id"].decode(UUID.self), slug: try cells["slug"].decode(String.self),
                     schema: try cells["schema_name"].decode(String.self), role: try cells["role_name"].decode(String.self),
-                    timezone: try cells["timezone"].decode(String.self))
+                    timezone: try cells["timezone"].decode(String.self), shard: try cells["shard"].decode(String?.self))
                 job = Job(id: id, tenant: tenant, kind: ImportKind(rawValue: kind) ?? .events, format: format.flatMap(ImportFormat.init(rawValue:)),
                           source: source, pattern: pattern, everySeconds: every, cron: cron, maxErrors: maxErrors,
                           etag: try cells["http_etag"].decode(String?.self), lastModified: try cells["http_last_modified"].decode(String?.self),

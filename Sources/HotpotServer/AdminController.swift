@@ -11,19 +11,28 @@ struct AdminController {
         var slug: String
         var name: String?
         var timezone: String?
+        /// "main" or a shard's name; nil: the placement policy decides.
+        var shard: String?
     }
 
     struct TenantBody: ResponseEncodable {
         var slug: String
         var name: String
         var timezone: String
+        /// Where the tenant's data is: "main" or a shard's name.
+        var shard: String
         var createdAt: Date
         init(_ tenant: TenantStore.Tenant) {
             slug = tenant.ref.slug
             name = tenant.name
             timezone = tenant.ref.timezone
+            shard = tenant.ref.shard ?? DataPlane.mainName
             createdAt = tenant.createdAt
         }
+    }
+
+    struct ShardList: ResponseEncodable {
+        var shards: [ShardInfo]
     }
 
     struct TenantList: ResponseEncodable {
@@ -38,8 +47,12 @@ struct AdminController {
         group.post("tenants") { request, context -> EditedResponse<TenantBody> in
             try context.requireGlobalAdmin()
             let body = try await request.decode(as: CreateTenant.self, context: context)
-            let tenant = try await TenantStore(database).create(slug: body.slug, name: body.name, timezone: body.timezone ?? "Asia/Shanghai")
+            let tenant = try await TenantStore(database).create(slug: body.slug, name: body.name, timezone: body.timezone ?? "Asia/Shanghai", shard: body.shard)
             return EditedResponse(status: .created, response: TenantBody(tenant))
+        }
+        group.get("shards") { _, context -> ShardList in
+            try context.requireGlobalAdmin()
+            return ShardList(shards: try await ShardStore(database).list())
         }
         group.get("tenants/:slug") { _, context -> TenantBody in
             try context.requireGlobalAdmin()

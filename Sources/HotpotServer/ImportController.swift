@@ -75,7 +75,7 @@ struct ImportController {
                 throw HotpotError.notFound("no such import")
             }
             // Both bounded above, so the offset is at most about 10^9: no overflow.
-            let rejects = try await ImportLedger(database).rejects(importID: id, offset: (page - 1) * perPage, limit: perPage)
+            let rejects = try await ImportLedger(database).rejects(tenant, importID: id, offset: (page - 1) * perPage, limit: perPage)
             return ImportDetail(import: entry, rejects: rejects, page: page, perPage: perPage, totalRejects: entry.rowsRejected)
         }
     }

@@ -84,16 +84,16 @@ public struct ReportScheduler: Sendable {
 
     func runOne(logger: Logger) async throws -> Bool {
         try await database.client.withTransaction(logger: logger) { connection in
-            var due: (UUID, String, String, String, String, String, String, Date)?
+            var due: (UUID, String, String, String, String, String?, String, String, Date)?
             for try await row in try await connection.query("""
-                SELECT t.id, t.slug, t.schema_name, t.role_name, t.timezone, s.id, s.definition::text, s.next_run_at
+                SELECT t.id, t.slug, t.schema_name, t.role_name, t.timezone, t.shard, s.id, s.definition::text, s.next_run_at
                 FROM hotpot_control.report_schedules AS s JOIN hotpot_control.tenants AS t ON t.id = s.tenant_id
                 WHERE s.retired_at IS NULL AND s.next_run_at <= now()
                 ORDER BY s.next_run_at LIMIT 1
                 FOR UPDATE OF s SKIP LOCKED
-                """, logger: logger).decode((UUID, String, String, String, String, String, String, Date).self) { due = row }
-            guard let (tenantID, slug, schema, role, timezone, id, definition, scheduledFor) = due else { return false }
-            let tenant = TenantRef(id: tenantID, slug: slug, schema: schema, role: role, timezone: timezone)
+                """, logger: logger).decode((UUID, String, String, String, String, String?, String, String, Date).self) { due = row }
+            guard let (tenantID, slug, schema, role, timezone, shard, id, definition, scheduledFor) = due else { return false }
+            let tenant = TenantRef(id: tenantID, slug: slug, schema: schema, role: role, timezone: timezone, shard: shard)
             let zone = TimeZone(identifier: timezone) ?? .gmt
             var failure: String?
             let report = try? JSONDecoder().decode(ReportSchedule.self, from: Data(definition.utf8))

@@ -15,7 +15,7 @@ struct Hotpot: AsyncParsableCommand {
             Without DATABASE_URL, Hotpot runs its own private PostgreSQL server under $HOTPOT_HOME (default ./.hotpot).
             """,
         version: ProjectFiles.versionLine,
-        subcommands: [Serve.self, Demo.self, Migrate.self, TenantCommand.self, KeyCommand.self, ImportCommand.self, RollupsCommand.self, MetricCommand.self, ScheduleCommand.self, AlertCommand.self, GenerateCommand.self, BenchCommand.self]
+        subcommands: [Serve.self, Demo.self, Migrate.self, TenantCommand.self, ShardCommand.self, KeyCommand.self, ImportCommand.self, RollupsCommand.self, MetricCommand.self, ScheduleCommand.self, AlertCommand.self, GenerateCommand.self, BenchCommand.self]
     )
 }
 
@@ -77,6 +77,10 @@ struct Migrate: AsyncParsableCommand {
             let report = try await withDatabase(database) { try await Migrator($0).migrate() }
             print(report.applied.isEmpty ? "database is up to date" : "applied: \(report.applied.joined(separator: ", "))")
             if report.tenantMigrationsApplied > 0 { print("tenant migrations applied: \(report.tenantMigrationsApplied)") }
+            if !report.shardsFailed.isEmpty {
+                for (shard, reason) in report.shardsFailed.sorted(by: { $0.key < $1.key }) { print("shard \(shard) not migrated: \(reason)") }
+                throw ExitCode(1)
+            }
         }
     }
 }

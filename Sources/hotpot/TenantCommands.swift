@@ -14,13 +14,14 @@ struct TenantCommand: AsyncParsableCommand {
         @Argument(help: "Tenant slug (a-z, 0-9, '-').") var slug: String
         @Option(help: "Display name.") var name: String?
         @Option(help: "IANA time zone for day and week boundaries.") var timezone = "Asia/Shanghai"
+        @Option(help: "Shard for the tenant's data ('main' or a shard's name); default: the one with the fewest events, then tenants.") var shard: String?
 
         func run() async throws {
             try await reportingErrors {
                 let tenant = try await Runtime.withMigratedDatabase { database, _ in
-                    try await TenantStore(database).create(slug: slug, name: name, timezone: timezone)
+                    try await TenantStore(database).create(slug: slug, name: name, timezone: timezone, shard: shard)
                 }
-                print("created tenant \(tenant.ref.slug) (\(tenant.ref.timezone))")
+                print("created tenant \(tenant.ref.slug) (\(tenant.ref.timezone)) on \(tenant.ref.shard ?? "main")")
             }
         }
     }
@@ -32,7 +33,7 @@ struct TenantCommand: AsyncParsableCommand {
                 let tenants = try await Runtime.withMigratedDatabase { database, _ in try await TenantStore(database).list() }
                 if tenants.isEmpty { print("no tenants") }
                 for tenant in tenants {
-                    print("\(tenant.ref.slug)\t\(tenant.name)\t\(tenant.ref.timezone)\t\(tenant.createdAt.formatted(.iso8601))")
+                    print("\(tenant.ref.slug)\t\(tenant.name)\t\(tenant.ref.timezone)\t\(tenant.ref.shard ?? "main")\t\(tenant.createdAt.formatted(.iso8601))")
                 }
             }
         }

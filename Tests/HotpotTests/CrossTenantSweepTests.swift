@@ -9,10 +9,12 @@ import Testing
 
 /// Every route that takes an id, tried by another tenant's most powerful key with the ids of tenant A's
 /// resources: each answers as if the resource did not exist, changes nothing, and no answer mentions A.
+/// Also with the two tenants on different shards, and both on one shard of a second server.
 @Suite(.timeLimit(.minutes(10))) struct CrossTenantSweepTests {
-    @Test func anotherTenantsIdsAreNotFoundEverywhere() async throws {
-        try await TestDatabase.withTenant { database, victim in
-            try await TestDatabase.withTenant { database, attacker in
+    @Test(arguments: TenantPlacement.isolationPairs)
+    func anotherTenantsIdsAreNotFoundEverywhere(attackerPlacement: TenantPlacement, victimPlacement: TenantPlacement) async throws {
+        try await TestDatabase.withTenant(victimPlacement) { database, victim in
+            try await TestDatabase.withTenant(attackerPlacement) { database, attacker in
                 let keys = KeyStore(database)
                 let victimAdmin = try await keys.create(tenant: victim, role: .admin)
                 let victimViewer = try await keys.create(tenant: victim, role: .viewer, label: "victim-viewer")
@@ -20,7 +22,7 @@ import Testing
                 let imported = try await importText(database, victim, .events, generatedEventsCSV(count: 200))
                 let importID = try #require(imported.importId)
 
-                try await withTestServer { _, client in
+                try await withTestServer(on: database) { _, client in
                     let metric = "/* ---\nname: victim_secret\ntitle: Secret\ndescription: victim only\nparams: {}\n--- */\nSELECT 'victim-secret-value' AS secret"
                     let board = "id: victim_board\ntitle: Secret board\npanels:\n  - id: p\n    metric: victim_secret\n    chart: table\n"
                     for (uri, body) in [("/v1/metrics/victim_secret", metric), ("/v1/dashboards/victim_board", board)] {

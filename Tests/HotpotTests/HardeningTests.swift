@@ -69,7 +69,7 @@ import Testing
             #expect(summary.rejects.map(\.column) == ["user_id", "event_type"])
             #expect(summary.warnings.first?.contains("\\0odd") == true)
             // The ledger stored them too.
-            let stored = try await ImportLedger(database).rejects(importID: try #require(summary.importId), offset: 0, limit: 10)
+            let stored = try await ImportLedger(database).rejects(tenant, importID: try #require(summary.importId), offset: 0, limit: 10)
             #expect(stored.count == 2)
         }
     }

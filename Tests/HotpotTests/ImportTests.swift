@@ -148,7 +148,7 @@ import Testing
             let tolerated = try await importText(database, tenant, .events, csv, maxErrors: 2)
             #expect(tolerated.status == .committed && tolerated.rowsLoaded == 2 && tolerated.rowsRejected == 2)
             #expect(tolerated.rejects.map(\.line) == [3, 4])
-            let rejects = try await ImportLedger(database).rejects(importID: tolerated.importId!, offset: 0, limit: 10)
+            let rejects = try await ImportLedger(database).rejects(tenant, importID: tolerated.importId!, offset: 0, limit: 10)
             #expect(rejects.map(\.column) == ["occurred_at", "event_type"])
         }
     }

@@ -44,10 +44,11 @@ import Testing
         }
     }
 
-    @Test func everyAttackFailsWithoutLeaking() async throws {
-        try await TestDatabase.withTenant { database, attacker in
-            try await TestDatabase.withTenant { database, victim in
-                try await database.client.query(PostgresQuery(unsafeSQL: "INSERT INTO \(quoteIdentifier(victim.schema)).notes (note_id, author_id, title, published_at) VALUES ('v1', 'a', 'VICTIM-SECRET', now())"), logger: TestDatabase.logger)
+    @Test(arguments: TenantPlacement.isolationPairs)
+    func everyAttackFailsWithoutLeaking(attackerPlacement: TenantPlacement, victimPlacement: TenantPlacement) async throws {
+        try await TestDatabase.withTenant(attackerPlacement) { database, attacker in
+            try await TestDatabase.withTenant(victimPlacement) { database, victim in
+                try await database.plane(for: victim).client.query(PostgresQuery(unsafeSQL: "INSERT INTO \(quoteIdentifier(victim.schema)).notes (note_id, author_id, title, published_at) VALUES ('v1', 'a', 'VICTIM-SECRET', now())"), logger: TestDatabase.logger)
                 let attacks = [
                     "SELECT * FROM \(victim.schema).notes",
                     "SELECT * FROM hotpot_control.api_keys",
@@ -89,8 +90,9 @@ import Testing
         }
     }
 
-    @Test func otherSessionsAreOpaque() async throws {
-        try await TestDatabase.withTenant { database, tenant in
+    @Test(arguments: [TenantPlacement.single, .shard])
+    func otherSessionsAreOpaque(placement: TenantPlacement) async throws {
+        try await TestDatabase.withTenant(placement) { database, tenant in
             // Tenants cannot list sessions at all, not even who is connected to which database
             // (sql/migrations/0014_catalog_privacy.sql revokes pg_stat_activity and the function behind it).
             for body in ["SELECT count(*)::int8 AS visible FROM pg_stat_activity",
@@ -107,22 +109,24 @@ import Testing
     /// row counts, sizes or activity, no sessions or locks (sql/migrations/0014_catalog_privacy.sql). Each
     /// probe is written so that any row it returns would be a leak: it must fail with a clear error that
     /// names nothing of the victim, or return no row.
-    @Test func catalogsRevealNothingOfOtherTenants() async throws {
-        try await TestDatabase.withTenant { database, attacker in
-            try await TestDatabase.withTenant { database, victim in
+    @Test(arguments: TenantPlacement.isolationPairs)
+    func catalogsRevealNothingOfOtherTenants(attackerPlacement: TenantPlacement, victimPlacement: TenantPlacement) async throws {
+        try await TestDatabase.withTenant(attackerPlacement) { database, attacker in
+            try await TestDatabase.withTenant(victimPlacement) { database, victim in
                 let logger = TestDatabase.logger
                 let schema = quoteIdentifier(victim.schema)
-                try await database.client.query(PostgresQuery(unsafeSQL: """
+                let victimPlane = try await database.plane(for: victim)
+                try await victimPlane.client.query(PostgresQuery(unsafeSQL: """
                     INSERT INTO \(schema).notes (note_id, author_id, title, published_at)
                     SELECT 'v' || g, 'a', 'VICTIM-SECRET', now() FROM generate_series(1, 321) AS g
                     """), logger: logger)
-                try await database.client.query(PostgresQuery(unsafeSQL: """
+                try await victimPlane.client.query(PostgresQuery(unsafeSQL: """
                     INSERT INTO \(schema).events (event_id, occurred_at, user_id, note_id, event_type)
                     SELECT 've' || g, now(), 'u', 'v1', 'impression' FROM generate_series(1, 4321) AS g
                     """), logger: logger)
-                try await database.client.query(PostgresQuery(unsafeSQL: "ANALYZE \(schema).notes, \(schema).events"), logger: logger)
+                try await victimPlane.client.query(PostgresQuery(unsafeSQL: "ANALYZE \(schema).notes, \(schema).events"), logger: logger)
                 // The victim's oids, as an attacker would guess them (they are small consecutive numbers).
-                let oids = try await database.client.withConnection { connection in
+                let oids = try await victimPlane.client.withConnection { connection in
                     try await queryStrings(connection, """
                         SELECT \(quoteLiteral(schema + ".events_default"))::regclass::oid::text,
                                \(quoteLiteral(schema + ".notes"))::regclass::oid::text,
@@ -171,7 +175,7 @@ import Testing
 
                 // The attacker's own SQL over its own tables still runs: a CTE, a window function, a
                 // regclass cast of its own table, current_schema().
-                try await database.client.query(PostgresQuery(unsafeSQL: "INSERT INTO \(quoteIdentifier(attacker.schema)).notes (note_id, author_id, title, published_at) VALUES ('m1', 'me', 'MINE', now())"), logger: logger)
+                try await database.plane(for: attacker).client.query(PostgresQuery(unsafeSQL: "INSERT INTO \(quoteIdentifier(attacker.schema)).notes (note_id, author_id, title, published_at) VALUES ('m1', 'me', 'MINE', now())"), logger: logger)
                 let own = try await probe(database, attacker, """
                     WITH ranked AS (SELECT note_id, title, row_number() OVER (ORDER BY published_at) AS rn FROM notes)
                     SELECT count(*)::int8 AS notes, max(title) AS title, 'notes'::regclass::text AS tbl, current_schema()::text AS schema

@@ -22,7 +22,11 @@ let testAdminKey = "test-admin-key-\(randomToken(length: 20))"
 
 /// Runs `body` against the real router (real database, no network).
 func withTestServer(_ body: @Sendable (HotpotDatabase, any TestClientProtocol) async throws -> Void) async throws {
-    let database = try await TestDatabase.shared()
+    try await withTestServer(on: try await TestDatabase.shared(), body)
+}
+
+/// As above, on the given control plane (the sharded one, say).
+func withTestServer(on database: HotpotDatabase, _ body: @Sendable (HotpotDatabase, any TestClientProtocol) async throws -> Void) async throws {
     let metrics = try MetricService(database: database)
     let router = buildRouter(database: database, metrics: metrics, dashboards: try DashboardStore(database, metrics: metrics.store), configuration: ServerConfiguration(adminKey: testAdminKey))
     let app = Application(router: router, logger: TestDatabase.logger)

@@ -79,10 +79,12 @@ enum TestDatabase {
         do {
             let value = try await body(database, url.string!)
             await database.tenantPools.closeAll()
+            await database.closeShardPlanes()
             _ = try? await shared.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
             return value
         } catch {
             await database.tenantPools.closeAll()
+            await database.closeShardPlanes()
             _ = try? await shared.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
             throw error
         }
@@ -103,15 +105,97 @@ enum TestDatabase {
     }
 }
 
-/// Stops the embedded server the test process started when the process exits.
+/// Where a test's tenant lives: the shared database (`single`), or the sharded control plane's own
+/// database (`main`) or its shard on a second PostgreSQL server (`shard`).
+enum TenantPlacement: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case single, main, shard
+    var testDescription: String { rawValue }
+
+    /// Attacker and victim placements the isolation suites run with: one database, and across shards.
+    static let isolationPairs: [(TenantPlacement, TenantPlacement)] = [(.single, .single), (.main, .shard), (.shard, .shard)]
+}
+
+extension TestDatabase {
+    static let shardName = "s1"
+
+    /// A second control plane (a database of its own on the shared server) with one shard, `s1`, on a
+    /// second PostgreSQL server this test process starts (its own home beside the shared one's).
+    private static let shardedTask = Task<HotpotDatabase, any Error> {
+        let shared = try await TestDatabase.shared()
+        let control = "hotpot_sharded_\(randomHex(bytes: 5))"
+        try await shared.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(control)"), logger: logger)
+        let database = try await HotpotDatabase.connect(configuration(databaseURL: url(shared.settings.with(database: control))), logger: logger)
+        start(database)
+        try await Migrator(database).migrate()
+        let server = try shardServer()
+        try await ShardStore(database).add(name: shardName, url: url(server.with(database: "hotpot_shard_\(randomHex(bytes: 5))")))
+        return database
+    }
+
+    /// The sharded control plane, migrated, its shard added.
+    static func sharded() async throws -> HotpotDatabase { try await shardedTask.value }
+
+    /// The control plane a placement belongs to.
+    static func database(for placement: TenantPlacement) async throws -> HotpotDatabase {
+        if placement == .single { return try await shared() }
+        return try await sharded()
+    }
+
+    /// The second server (started once per test process, stopped at exit), for tests that add shards.
+    static func shardServer() throws -> ConnectionSettings {
+        try shardServerStart.get()
+    }
+
+    private static let shardServerStart = Result<ConnectionSettings, any Error> {
+        let launcher = EmbeddedPostgres(home: URL(fileURLWithPath: home.path + "-shard"),
+                                        extraSettings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"],
+                                        logger: logger)
+        let running = try launcher.start()
+        if running.startedHere { StopAtExit.register(running) }
+        return running.connection
+    }
+
+    static func url(_ settings: ConnectionSettings) -> String {
+        var url = URLComponents()
+        url.scheme = "postgres"
+        url.host = settings.host
+        url.port = settings.port
+        url.user = settings.username
+        url.password = settings.password
+        url.path = "/\(settings.database)"
+        return url.string!
+    }
+
+    /// A new tenant placed as asked, deleted afterwards.
+    static func withTenant<T: Sendable>(_ placement: TenantPlacement, timezone: String = "Asia/Shanghai", _ body: @Sendable (HotpotDatabase, TenantRef) async throws -> T) async throws -> T {
+        let database = try await database(for: placement)
+        let tenant = try await TenantStore(database).create(slug: "test-\(randomHex(bytes: 5))", timezone: timezone,
+                                                            shard: placement == .shard ? shardName : DataPlane.mainName)
+        do {
+            let value = try await body(database, tenant.ref)
+            try? await TenantStore(database).delete(slug: tenant.ref.slug)
+            return value
+        } catch {
+            try? await TenantStore(database).delete(slug: tenant.ref.slug)
+            throw error
+        }
+    }
+}
+
+/// Stops the embedded servers the test process started when the process exits.
 enum StopAtExit {
-    nonisolated(unsafe) static var running: EmbeddedPostgres.Running?
+    nonisolated(unsafe) static var running: [EmbeddedPostgres.Running] = []
+    private static let lock = NSLock()
 
     static func register(_ running: EmbeddedPostgres.Running) {
-        Self.running = running
-        atexit {
-            try? StopAtExit.running?.stop()
+        lock.lock()
+        defer { lock.unlock() }
+        if Self.running.isEmpty {
+            atexit {
+                for server in StopAtExit.running { try? server.stop() }
+            }
         }
+        Self.running.append(running)
     }
 }
 

@@ -1,0 +1,127 @@
+import Foundation
+import HotpotCore
+import HotpotPostgres
+import NIOCore
+import PostgresNIO
+import Testing
+
+/// Tenants placed on several PostgreSQL servers behind one control plane (docs/scale-out.md): the shard
+/// is a second server this test process starts.
+@Suite(.timeLimit(.minutes(10))) struct ShardTests {
+    /// Two tenants with the same data, one on the main database and one on a shard of another server:
+    /// imports commit where the tenant's data is, every built-in metric answers the same through one
+    /// process, and the shard's tenant leaves no trace (schema, role, ledger) on the main server.
+    @Test func tenantsOnTwoServersImportAndAnswerThroughOneControlPlane() async throws {
+        try await TestDatabase.withTenant(.main) { database, onMain in
+            try await TestDatabase.withTenant(.shard) { _, onShard in
+                #expect(onMain.shard == nil && onShard.shard == TestDatabase.shardName)
+                let events = generatedEventsCSV(count: 600)
+                let notes = "note_id,author_id,title,published_at,category\n" + (0..<30).map { "n\($0),a\($0 % 5),Note \($0),2026-09-20T08:00:00Z,food" }.joined(separator: "\n")
+                for tenant in [onMain, onShard] {
+                    let loaded = try await importText(database, tenant, .events, events)
+                    #expect(loaded.status == .committed && loaded.rowsLoaded == 600 && loaded.rolledUp == true, "\(loaded)")
+                    let described = try await importText(database, tenant, .notes, notes, source: "notes.csv")
+                    #expect(described.status == .committed, "\(described)")
+                }
+
+                let main = database.main, shard = try await database.plane(for: onShard)
+                #expect(!shard.isMain && shard.settings.port != main.settings.port)
+                // The shard's tenant: rows, schema and role on the shard's server only.
+                let schemaCount = "SELECT count(*)::text FROM pg_namespace WHERE nspname = \(quoteLiteral(onShard.schema))"
+                let roleCount = "SELECT count(*)::text FROM pg_roles WHERE rolname = \(quoteLiteral(onShard.role))"
+                #expect(try await shard.client.withConnection { try await queryStrings($0, schemaCount) } == [["1"]])
+                #expect(try await shard.client.withConnection { try await queryStrings($0, roleCount) } == [["1"]])
+                #expect(try await main.client.withConnection { try await queryStrings($0, schemaCount) } == [["0"]])
+                #expect(try await main.client.withConnection { try await queryStrings($0, roleCount) } == [["0"]])
+                #expect(try await shard.client.withConnection {
+                    try await queryStrings($0, "SELECT count(*)::text FROM \(quoteIdentifier(onShard.schema)).events")
+                } == [["600"]])
+                // Its ledger and data version commit with its rows, on the shard.
+                #expect(try await main.client.withConnection {
+                    try await queryStrings($0, "SELECT count(*)::text FROM hotpot_control.imports WHERE tenant_id = '\(onShard.id.uuidString)'")
+                } == [["0"]])
+                let ledger = try await ImportLedger(database).list(onShard)
+                #expect(ledger.count == 2 && ledger.allSatisfy { $0.status == "committed" })
+                let data = try await MetricStore(database).dataVersion(onShard)
+                #expect(data.version == 2 && data.pendingLoads == 0)
+
+                // Every built-in metric: the same answer for both, over the data's days.
+                let metrics = try MetricService(database: database)
+                for (name, definition) in try MetricStore(database).builtins.sorted(by: { $0.key < $1.key }) {
+                    var given: [String: [String]] = [:]
+                    let names = Set(definition.params.map(\.name))
+                    if names.contains("from") { given["from"] = ["2026-09-15"] }
+                    if names.contains("to") { given["to"] = ["2026-10-05"] }
+                    let answers = try await [onMain, onShard].asyncMap {
+                        try await metrics.answer($0, name: name, version: nil, given: given, now: Date(timeIntervalSince1970: 1_790_500_000)).result
+                    }
+                    #expect(answers[0].rows == answers[1].rows, "\(name)")
+                    #expect(answers[0].columns == answers[1].columns, "\(name)")
+                }
+                // The tenant's own SQL runs as its role on the shard.
+                #expect(try await database.withTenantConnection(onShard) { try await queryStrings($0, "SELECT current_user::text, count(*)::text FROM events GROUP BY 1") }
+                        == [[onShard.role, "600"]])
+            }
+        }
+    }
+
+    /// Adding, listing and removing shards; the placement policy; a shard that does not answer.
+    @Test func shardsAreAddedPlacedAndRemoved() async throws {
+        try await TestDatabase.withFreshDatabase { database, mainURL in
+            try await Migrator(database).migrate()
+            let shards = ShardStore(database)
+            let server = try TestDatabase.shardServer()
+            let shardURL = TestDatabase.url(server.with(database: "hotpot_shard_\(randomHex(bytes: 5))"))
+
+            for (name, url, code) in [("Bad Name", shardURL, HotpotError.Code.invalidInput), ("main", shardURL, .invalidInput),
+                                      ("itself", mainURL, .invalidInput), ("gone", "postgres://u:p@127.0.0.1:1/x", .unavailable)] {
+                let error = await #expect(throws: HotpotError.self) { try await shards.add(name: name, url: url) }
+                #expect(error?.code == code, "\(name): \(error?.message ?? "")")
+            }
+            let added = try await shards.add(name: "s2", url: shardURL)
+            #expect(added.name == "s2" && added.reachable && added.tenants == 0)
+            #expect(try await shards.list().map(\.name) == ["main", "s2"])
+            await #expect(throws: HotpotError.self) { try await shards.add(name: "s2", url: shardURL) }
+            // Migrating again covers the shard too.
+            let report = try await Migrator(database).migrate()
+            #expect(report.shardsFailed.isEmpty && report.applied.isEmpty)
+
+            let tenants = TenantStore(database)
+            // Equal events and tenants: main first; then fewest tenants; then fewest events.
+            let first = try await tenants.create(slug: "place-a")
+            #expect(first.ref.shard == nil)
+            let second = try await tenants.create(slug: "place-b")
+            #expect(second.ref.shard == "s2")
+            _ = try await importText(database, first.ref, .events, generatedEventsCSV(count: 100))
+            let third = try await tenants.create(slug: "place-c")
+            #expect(third.ref.shard == "s2")
+            let pinned = try await tenants.create(slug: "place-d", shard: "main")
+            #expect(pinned.ref.shard == nil)
+            await #expect(throws: HotpotError.self) { try await tenants.create(slug: "place-e", shard: "nowhere") }
+            await #expect(throws: HotpotError.self) { try await tenants.create(slug: "place-b", shard: "s2") }
+            #expect(try await shards.list().map { "\($0.name):\($0.tenants):\($0.events)" } == ["main:2:100", "s2:2:0"])
+
+            // A shard that does not answer is listed as such and passed over by placement.
+            try await database.client.query("INSERT INTO hotpot_control.shards (name, url) VALUES ('down', 'postgres://u:p@127.0.0.1:1/x')", logger: TestDatabase.logger)
+            let listed = try await shards.list()
+            #expect(listed.first { $0.name == "down" }?.reachable == false)
+            let fifth = try await tenants.create(slug: "place-f")
+            #expect(fifth.ref.shard == "s2")
+            try await shards.remove(name: "down")
+
+            let removal = await #expect(throws: HotpotError.self) { try await shards.remove(name: "s2") }
+            #expect(removal?.code == .conflict)
+            let s2 = try await database.plane(shard: "s2")
+            for slug in ["place-b", "place-c", "place-f"] {
+                let tenant = try await tenants.find(slug: slug)
+                try await tenants.delete(slug: slug)
+                #expect(try await s2.client.withConnection {
+                    try await queryStrings($0, "SELECT (SELECT count(*) FROM pg_roles WHERE rolname = \(quoteLiteral(tenant.ref.role)))::text, (SELECT count(*) FROM pg_namespace WHERE nspname = \(quoteLiteral(tenant.ref.schema)))::text, (SELECT count(*) FROM hotpot_control.tenants)::text")
+                }.first?.prefix(2) == ["0", "0"])
+            }
+            try await shards.remove(name: "s2")
+            #expect(try await shards.list().map(\.name) == ["main"])
+            for slug in ["place-a", "place-d"] { try await tenants.delete(slug: slug) }
+        }
+    }
+}

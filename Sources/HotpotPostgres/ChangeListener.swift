@@ -58,6 +58,9 @@ public struct DataVersion: Sendable, Equatable {
     public var rolledUpAsOf: Date?
     /// When the oldest load not yet folded committed.
     public var pendingSince: Date?
+    /// The WAL position of the version's last change on its primary (read replicas must have replayed
+    /// at least this far to answer for it); nil when unknown.
+    public var walLSN: UInt64?
 
     public init(version: Int64, asOf: Date?, rollupVersion: Int64? = nil, rolledUpImportID: Int64? = nil, rolledUpAsOf: Date? = nil, pendingSince: Date? = nil) {
         self.version = version
@@ -80,6 +83,26 @@ public struct DataVersion: Sendable, Equatable {
 extension DataVersion {
     /// The columns a data version is read from (hotpot_control.data_versions, hotpot_lib.snapshot_data_version()).
     static let columns = "version, as_of, rollup_version, rolled_up_import_id, rolled_up_as_of, pending_since"
+
+    /// The columns of a data version as its primary has it, with its WAL position (text, see `parseLSN`).
+    static let primaryColumns = columns + ", wal_lsn::text"
+
+    /// The first row of a query selecting `primaryColumns`; version 0 when there is none.
+    static func firstWithLSN(of rows: PostgresRowSequence) async throws -> DataVersion {
+        for try await (version, asOf, rollupVersion, importID, rolledUpAsOf, pendingSince, lsn) in rows.decode((Int64, Date?, Int64, Int64?, Date?, Date?, String?).self) {
+            var data = DataVersion(version: version, asOf: asOf, rollupVersion: rollupVersion, rolledUpImportID: importID, rolledUpAsOf: rolledUpAsOf, pendingSince: pendingSince)
+            data.walLSN = lsn.flatMap(parseLSN)
+            return data
+        }
+        return DataVersion(version: 0, asOf: nil)
+    }
+
+    /// `16/B374D848` (pg_lsn's text form) as a number.
+    static func parseLSN(_ text: String) -> UInt64? {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let high = UInt64(parts[0], radix: 16), let low = UInt64(parts[1], radix: 16), high <= UInt32.max, low <= UInt32.max else { return nil }
+        return high << 32 | low
+    }
 
     /// The first row of a query selecting `columns`; version 0 when there is none.
     static func first(of rows: PostgresRowSequence) async throws -> DataVersion {

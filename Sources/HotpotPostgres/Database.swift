@@ -52,6 +52,8 @@ public final class HotpotDatabase: Sendable {
     public let main: DataPlane
     /// The shards' planes opened so far.
     let shardPlanes: ShardPlanes
+    /// The read replicas, kept current by `ReplicaMonitor`.
+    let replicas: ReplicaDirectory
     /// Key hash -> principal (nil for unknown or revoked), for 5 s; revocations here clear it at once.
     let authCache = TTLCache<String, Principal?>(ttl: .seconds(5))
     /// Tenant -> its active metric versions (name -> (version, source)).
@@ -79,6 +81,7 @@ public final class HotpotDatabase: Sendable {
         self.importSlots = ImportSlots(capacity: configuration.servicePoolSize / 2)
         self.tenantPools = TenantPools(base: settings, maximumConnections: configuration.tenantPoolSize, logger: logger)
         self.main = DataPlane(shard: nil, settings: settings, client: client, tenantPools: tenantPools)
+        self.replicas = ReplicaDirectory(tenantPoolSize: configuration.tenantPoolSize, logger: logger)
         self.shardPlanes = ShardPlanes(servicePoolSize: max(2, configuration.servicePoolSize / 2), tenantPoolSize: configuration.tenantPoolSize, logger: logger)
         self.embeddedSupervisor = embedded.flatMap { running in
             running.startedHere ? EmbeddedSupervisor(launcher: running.launcher, port: running.connection.port, logger: logger) : nil
@@ -177,6 +180,7 @@ public func withDatabase<T: Sendable>(_ database: HotpotDatabase, _ body: @Senda
         let value = try await body(database)
         await database.tenantPools.closeAll()
         await database.shardPlanes.closeAll()
+        await database.replicas.closeAll()
         return value
     }
 }

@@ -42,6 +42,35 @@ public struct EmbeddedPostgres: Sendable {
         public func stop() throws {
             try runTool(binaries.path("pg_ctl"), ["stop", "-D", dataDirectory.path, "-m", "fast", "-w", "-t", "60"], runAs: runAs)
         }
+
+        /// A streaming replica of this server, made with `pg_basebackup -R` into `home` and started on a
+        /// free port (a hot standby: it answers read-only queries). For tests and benchmarks of read
+        /// replicas; a standby already running there is reused, else a new copy is made.
+        public func startStandby(home: URL) throws -> Running {
+            let standby = EmbeddedPostgres(home: home, logger: launcher.logger)
+            let fm = FileManager.default
+            try fm.createDirectory(at: home, withIntermediateDirectories: true)
+            chmod(home.path, runAs == nil ? 0o700 : 0o711)
+            let data = standby.dataDirectory
+            if let port = standby.runningServerPort() {
+                var settings = connection
+                settings.port = port
+                return Running(connection: settings, startedHere: false, dataDirectory: data, binaries: binaries, runAs: runAs, launcher: standby)
+            }
+            // A fresh copy each time: an old one may need WAL the primary no longer keeps.
+            if fm.fileExists(atPath: data.path) { try fm.removeItem(at: data) }
+            try fm.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try standby.chownToServerUser(data, runAs: runAs)
+            let conninfo = "host=\(connection.host) port=\(connection.port) user=\(connection.username) password=\(connection.password ?? "")"
+            _ = try runTool(binaries.path("pg_basebackup"), ["-d", conninfo, "-D", data.path, "-R", "-X", "stream", "-c", "fast"], runAs: runAs)
+            let port = try freeLocalPort()
+            if !fm.fileExists(atPath: standby.logFile.path) { _ = fm.createFile(atPath: standby.logFile.path, contents: nil) }
+            try standby.chownToServerUser(standby.logFile, runAs: runAs)
+            _ = try runTool(binaries.path("pg_ctl"), ["start", "-D", data.path, "-l", standby.logFile.path, "-w", "-t", "60", "-o", "-p \(port)"], runAs: runAs)
+            var settings = connection
+            settings.port = port
+            return Running(connection: settings, startedHere: true, dataDirectory: data, binaries: binaries, runAs: runAs, launcher: standby)
+        }
     }
 
     var dataDirectory: URL { home.appendingPathComponent("pgdata") }

@@ -1,6 +1,7 @@
 import Foundation
 import HotpotCore
 import Logging
+import Metrics
 import NIOCore
 import PostgresNIO
 
@@ -30,11 +31,39 @@ public struct MetricRunner: Sendable {
         public var dataVersion: DataVersion
         /// The planner's estimates, when asked for (`explain`).
         public var plan: QueryPlan? = nil
+        /// The read replica that answered ("host:port"), nil for the tenant's primary.
+        public var replica: String? = nil
     }
 
     /// `explain`: also run `EXPLAIN (FORMAT JSON)` of the query first, in the same transaction, as the
     /// tenant's role (metric saves and scratch queries report the cost and advice from it).
-    public func run(_ metric: MetricDefinition, params: [String: ResolvedValue], tenant: TenantRef, rowCap: Int? = nil, explain: Bool = false) async throws -> Output {
+    /// `atLeast`: the data version the answer must reflect; with it, a read replica of the tenant's shard
+    /// that has replayed that far may answer (its snapshot must show at least that version, else the
+    /// primary answers).
+    public func run(_ metric: MetricDefinition, params: [String: ResolvedValue], tenant: TenantRef, rowCap: Int? = nil, explain: Bool = false,
+                    atLeast: DataVersion? = nil) async throws -> Output {
+        if let atLeast, let replica = await database.replicas.candidate(shard: tenant.shard ?? DataPlane.mainName, walLSN: atLeast.walLSN) {
+            do {
+                var output = try await execute(metric, params: params, tenant: tenant, rowCap: rowCap, explain: explain, pools: replica.tenantPools)
+                if output.dataVersion.version >= atLeast.version, output.dataVersion.rollupVersion >= atLeast.rollupVersion {
+                    output.replica = replica.name
+                    Counter(label: "hotpot_metric_query_targets_total", dimensions: [("target", "replica")]).increment()
+                    return output
+                }
+                Counter(label: "hotpot_metric_query_targets_total", dimensions: [("target", "replica_behind")]).increment()
+            } catch let error as HotpotError where error.code != .unavailable && error.details["sqlstate"] != "40001" {
+                throw error
+            } catch {
+                // Gone, or a query cancelled by recovery on the standby: the primary answers.
+                replica.state.withLock { $0.reachable = false; $0.error = String(describing: error) }
+                Counter(label: "hotpot_metric_query_targets_total", dimensions: [("target", "replica_failed")]).increment()
+            }
+        }
+        return try await execute(metric, params: params, tenant: tenant, rowCap: rowCap, explain: explain, pools: nil)
+    }
+
+    private func execute(_ metric: MetricDefinition, params: [String: ResolvedValue], tenant: TenantRef, rowCap: Int?, explain: Bool,
+                         pools: TenantPools?) async throws -> Output {
         let cap = rowCap ?? self.rowCap
         var binds = PostgresBindings()
         for name in metric.bindOrder {
@@ -48,7 +77,8 @@ public struct MetricRunner: Sendable {
         let sql = "SELECT * FROM (\n\(metric.compiledSQL)\n) AS metric LIMIT \(cap + 1)"
         let timeoutMs = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let logger = database.logger
-        return try await database.withTenantConnection(tenant) { connection in
+        let pools = if let pools { pools } else { try await database.plane(for: tenant).tenantPools }
+        return try await database.withTenantConnection(tenant, in: pools) { connection in
             // REPEATABLE READ: the data version and the metric read one snapshot, so the answer is exact for
             // the loads its meta names even when a fold commits in between.
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)

@@ -53,7 +53,7 @@ public struct MetricService: Sendable {
                 throw HotpotError(.tooManyRequests, "too many metric queries in flight for this tenant or server; retry shortly")
             }
             do {
-                let output = try await runner.run(resolved.definition, params: params, tenant: tenant)
+                let output = try await runner.run(resolved.definition, params: params, tenant: tenant, atLeast: data)
                 await limiter.release(tenant.id)
                 return output
             } catch {

@@ -171,9 +171,9 @@ public struct MetricStore: Sendable {
         let database = self.database
         let plane = try await database.plane(for: tenant)
         return try await database.dataVersions.value(tenant.id, plane: plane.name) {
-            var query = PostgresQuery(unsafeSQL: "SELECT \(DataVersion.columns) FROM hotpot_control.data_versions WHERE tenant_id = $1")
+            var query = PostgresQuery(unsafeSQL: "SELECT \(DataVersion.primaryColumns) FROM hotpot_control.data_versions WHERE tenant_id = $1")
             query.binds.append(tenant.id)
-            return try await DataVersion.first(of: try await plane.client.query(query, logger: database.logger))
+            return try await DataVersion.firstWithLSN(of: try await plane.client.query(query, logger: database.logger))
         }
     }
 }

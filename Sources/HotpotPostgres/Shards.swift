@@ -102,6 +102,8 @@ public struct ShardInfo: Sendable, Codable, Equatable {
     public var events: Int64
     public var reachable: Bool
     public var error: String?
+    /// Its read replicas (`hotpot shard add-replica`).
+    public var replicas: [ReplicaInfo] = []
 }
 
 /// Adds, lists and removes shards, and picks the shard for a new tenant.
@@ -139,7 +141,12 @@ public struct ShardStore: Sendable {
     /// Every plane, the main database first.
     public func list() async throws -> [ShardInfo] {
         var result: [ShardInfo] = []
-        for plane in try await database.planes() { result.append(try await info(plane)) }
+        let replicas = try await ReplicaStore(database).list()
+        for plane in try await database.planes() {
+            var info = try await info(plane)
+            info.replicas = replicas.filter { $0.shard == plane.name }
+            result.append(info)
+        }
         return result
     }
 
@@ -297,6 +304,7 @@ extension HotpotDatabase {
     /// Closes the shards' pools (the main pools close with `withDatabase` or the server).
     public func closeShardPlanes() async {
         await shardPlanes.closeAll()
+        await replicas.closeAll()
     }
 
     func openShard(_ name: String, url: String) async throws -> DataPlane {

@@ -181,7 +181,12 @@ public struct TenantStore: Sendable {
 extension HotpotDatabase {
     /// Runs `body` on a connection logged in as the tenant's own role (never the service role).
     public func withTenantConnection<T: Sendable>(_ tenant: TenantRef, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await plane(for: tenant).tenantPools.withConnection(tenant, secret: { [self] in
+        try await withTenantConnection(tenant, in: plane(for: tenant).tenantPools, body)
+    }
+
+    /// As above, from the given pools (a read replica's).
+    func withTenantConnection<T: Sendable>(_ tenant: TenantRef, in pools: TenantPools, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await pools.withConnection(tenant, secret: { [self] in
             try await client.withConnection { try await self.tenantPasswordSecret(on: $0) }
         }, body)
     }

@@ -128,7 +128,7 @@ public func buildApplication(
     app.addServices(database.client, TenantPoolSweeper(pools: database.tenantPools), ChangeListenerService(database: database),
                     ScheduleService(database: database, stallTimeout: configuration.uploadStallTimeout, uploadTimeout: configuration.uploadTimeout, logger: logger),
                     EmbeddedServerSupervisor(database: database, logger: logger),
-                    RollupWorkerService(database: database, logger: logger),
+                    RollupWorkerService(database: database, logger: logger), ReplicaMonitorService(database: database),
                     AlertService(evaluator: AlertEvaluator(database, service: metrics), sender: WebhookSender(database, policy: configuration.webhookPolicy),
                                  reports: ReportScheduler(database: database, dashboards: DashboardController(dashboards: dashboards, metrics: metrics)),
                                  logger: logger, interval: configuration.alertInterval),
@@ -213,6 +213,19 @@ struct RollupWorkerService: Service {
             // The progress columns arrive with migration 0015.
             await Migrator(database).waitUntilCurrent()
             await RollupWorker(database).run(logger: logger)
+        }
+    }
+}
+
+/// Keeps the read replicas' replay positions current while the server runs.
+struct ReplicaMonitorService: Service {
+    let database: HotpotDatabase
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            // The replicas table arrives with migration 0026.
+            await Migrator(database).waitUntilCurrent()
+            await ReplicaMonitor(database).run()
         }
     }
 }

@@ -153,6 +153,11 @@ import Testing
         }
     }
 
+    static func withoutTimings(_ json: String) -> String {
+        json.replacingOccurrences(of: #""elapsed_ms":[0-9.e+-]+"#, with: "", options: .regularExpression)
+            .replacingOccurrences(of: #""cache":"[a-z]+""#, with: "", options: .regularExpression)
+    }
+
     @Test func aTokenOpensItsResourceWithItsLockedParametersOnly() async throws {
         try await withTestServer { database, client in
             let tenant = try await TestDatabase.shared().isolatedTenant()
@@ -173,7 +178,9 @@ import Testing
                 direct = String(buffer: response.body)
             }
             #expect(embedded.contains(#""surface":"feed""#), "\(embedded.prefix(400))")
-            #expect(!embedded.isEmpty && embedded == direct)
+            // Equal but for how each was computed (a panel recomputed when the first answer could not be
+            // kept, on a loaded machine, has its own elapsed time and cache state).
+            #expect(!embedded.isEmpty && Self.withoutTimings(embedded) == Self.withoutTimings(direct), "\(embedded.prefix(600))\n\(direct.prefix(600))")
 
             let refused: [(String, HTTPResponse.Status, String)] = [
                 ("/v1/dashboards/brand_pulse/data?surface=search", .forbidden, "locked"),

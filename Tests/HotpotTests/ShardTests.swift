@@ -125,3 +125,88 @@ import Testing
         }
     }
 }
+
+/// Read replicas: a streaming replica (pg_basebackup) of the shard server answers a tenant's metrics once
+/// it has replayed the data version being answered, and never before.
+@Suite(.timeLimit(.minutes(10))) struct ReplicaTests {
+    static func connect(_ settings: ConnectionSettings) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(configuration: .init(host: settings.host, port: settings.port, username: settings.username,
+                                                                  password: settings.password, database: settings.database, tls: .disable),
+                                             id: 98, logger: TestDatabase.logger)
+    }
+
+    /// Waits until the monitor sees the replica replayed past the tenant's current data version.
+    static func waitForReplay(_ database: HotpotDatabase, _ tenant: TenantRef) async throws -> DataVersion {
+        let data = try await MetricStore(database).dataVersion(tenant)
+        for _ in 0..<200 {
+            try await ReplicaMonitor(database).checkOnce()
+            let replicas = try await ReplicaStore(database).list().filter { $0.shard == TestDatabase.shardName && $0.reachable }
+            if !replicas.isEmpty, let output = try? await count(database, tenant, atLeast: data), output.replica != nil { return data }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("the replica never caught up")
+        return data
+    }
+
+    static let counting = try! MetricDefinition.parse("/* ---\nname: counting\ntitle: t\ndescription: d\n--- */\nSELECT count(*)::int8 AS n FROM events")
+
+    static func count(_ database: HotpotDatabase, _ tenant: TenantRef, atLeast: DataVersion) async throws -> MetricRunner.Output {
+        try await MetricRunner(database).run(counting, params: [:], tenant: tenant, atLeast: atLeast)
+    }
+
+    @Test func aReplicaAnswersOnlyForWhatItHasReplayed() async throws {
+        let database = try await TestDatabase.sharded()
+        let standby = try TestDatabase.shardStandby()
+        let primary = try await database.plane(shard: TestDatabase.shardName)
+        let replicas = ReplicaStore(database)
+        // The primary itself, or another database's name, is refused.
+        for (url, expected) in [(TestDatabase.url(primary.settings), "not a standby"), (TestDatabase.url(standby.with(database: "postgres")), "must name the database")] {
+            let error = await #expect(throws: HotpotError.self) { try await replicas.add(shard: TestDatabase.shardName, url: url) }
+            #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
+        }
+        // A standby left running by an earlier run may still be replaying the shard's database's creation.
+        var added: ReplicaInfo?
+        for attempt in 1...100 {
+            do {
+                added = try await replicas.add(shard: TestDatabase.shardName, url: TestDatabase.url(standby.with(database: primary.settings.database)))
+                break
+            } catch let error as HotpotError where error.message.contains("does not exist") && attempt < 100 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let replica = try #require(added)
+        #expect(replica.shard == TestDatabase.shardName && replica.reachable)
+        #expect(try await ShardStore(database).list().first { $0.name == TestDatabase.shardName }?.replicas.map(\.id) == [replica.id])
+
+        try await TestDatabase.withTenant(.shard) { database, tenant in
+            _ = try await importText(database, tenant, .events, generatedEventsCSV(count: 300))
+            let first = try await Self.waitForReplay(database, tenant)
+            let fromReplica = try await Self.count(database, tenant, atLeast: first)
+            #expect(fromReplica.replica == "\(standby.host):\(standby.port)" && fromReplica.rows == [[.int(300)]])
+
+            // Replay paused: the next import is not on the replica, so the primary answers for it.
+            let control = try await Self.connect(standby.with(database: primary.settings.database))
+            _ = try await control.query("SELECT pg_wal_replay_pause()", logger: TestDatabase.logger)
+            do {
+                _ = try await importText(database, tenant, .events, generatedEventsCSV(count: 200, offset: 300, seed: 7))
+                let second = try await MetricStore(database).dataVersion(tenant)
+                #expect(second.version > first.version)
+                try await ReplicaMonitor(database).checkOnce()
+                let answer = try await Self.count(database, tenant, atLeast: second)
+                #expect(answer.replica == nil && answer.rows == [[.int(500)]] && answer.dataVersion.version == second.version)
+                // An answer the replica can give (the older version) it still gives.
+                #expect(try await Self.count(database, tenant, atLeast: first).replica != nil)
+            } catch {
+                _ = try? await control.query("SELECT pg_wal_replay_resume()", logger: TestDatabase.logger)
+                try? await control.close()
+                throw error
+            }
+            _ = try await control.query("SELECT pg_wal_replay_resume()", logger: TestDatabase.logger)
+            try? await control.close()
+            let caughtUp = try await Self.waitForReplay(database, tenant)
+            #expect(try await Self.count(database, tenant, atLeast: caughtUp).rows == [[.int(500)]])
+        }
+        try await replicas.remove(id: replica.id)
+        #expect(try await replicas.list().isEmpty)
+    }
+}

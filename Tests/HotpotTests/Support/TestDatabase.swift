@@ -155,6 +155,21 @@ extension TestDatabase {
         return running.connection
     }
 
+    /// A streaming replica of the shard server (pg_basebackup), started once per test process.
+    static func shardStandby() throws -> ConnectionSettings {
+        try shardStandbyStart.get()
+    }
+
+    private static let shardStandbyStart = Result<ConnectionSettings, any Error> {
+        _ = try shardServer()
+        guard let primary = StopAtExit.running.first(where: { $0.connection.port == (try? shardServer().port) }) else {
+            throw HotpotError.configuration("the shard server was not started by this test process; cannot make a standby of it")
+        }
+        let standby = try primary.startStandby(home: URL(fileURLWithPath: home.path + "-shard-standby"))
+        StopAtExit.register(standby)
+        return standby.connection
+    }
+
     static func url(_ settings: ConnectionSettings) -> String {
         var url = URLComponents()
         url.scheme = "postgres"

@@ -70,7 +70,7 @@ import Testing
         try await TestDatabase.withFreshDatabase { database, mainURL in
             try await Migrator(database).migrate()
             let shards = ShardStore(database)
-            let server = try TestDatabase.shardServer()
+            let server = try await TestDatabase.shardServer()
             let shardURL = TestDatabase.url(server.with(database: "hotpot_shard_\(randomHex(bytes: 5))"))
 
             for (name, url, code) in [("Bad Name", shardURL, HotpotError.Code.invalidInput), ("main", shardURL, .invalidInput),
@@ -156,7 +156,7 @@ import Testing
 
     @Test func aReplicaAnswersOnlyForWhatItHasReplayed() async throws {
         let database = try await TestDatabase.sharded()
-        let standby = try TestDatabase.shardStandby()
+        let standby = try await TestDatabase.shardStandby()
         let primary = try await database.plane(shard: TestDatabase.shardName)
         let replicas = ReplicaStore(database)
         // The primary itself, or another database's name, is refused.

@@ -127,7 +127,7 @@ extension TestDatabase {
         let database = try await HotpotDatabase.connect(configuration(databaseURL: url(shared.settings.with(database: control))), logger: logger)
         start(database)
         try await Migrator(database).migrate()
-        let server = try shardServer()
+        let server = try await shardServer()
         try await ShardStore(database).add(name: shardName, url: url(server.with(database: "hotpot_shard_\(randomHex(bytes: 5))")))
         return database
     }
@@ -142,32 +142,41 @@ extension TestDatabase {
     }
 
     /// The second server (started once per test process, stopped at exit), for tests that add shards.
-    static func shardServer() throws -> ConnectionSettings {
-        try shardServerStart.get()
+    static func shardServer() async throws -> ConnectionSettings {
+        try await shardServerStart.value.connection
     }
 
-    private static let shardServerStart = Result<ConnectionSettings, any Error> {
-        let launcher = EmbeddedPostgres(home: URL(fileURLWithPath: home.path + "-shard"),
-                                        extraSettings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"],
-                                        logger: logger)
-        let running = try launcher.start()
-        if running.startedHere { StopAtExit.register(running) }
-        return running.connection
+    private static let shardServerStart = Task<EmbeddedPostgres.Running, any Error> {
+        try await offThePool {
+            let launcher = EmbeddedPostgres(home: URL(fileURLWithPath: home.path + "-shard"),
+                                            extraSettings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"],
+                                            logger: logger)
+            let running = try launcher.start()
+            if running.startedHere { StopAtExit.register(running) }
+            return running
+        }
+    }
+
+    /// Runs blocking work (initdb, pg_ctl, pg_basebackup: seconds each) on a thread of its own: on the
+    /// cooperative pool (two threads on a 2-core machine) it would stall every other test meanwhile.
+    static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
     }
 
     /// A streaming replica of the shard server (pg_basebackup), started once per test process.
-    static func shardStandby() throws -> ConnectionSettings {
-        try shardStandbyStart.get()
+    static func shardStandby() async throws -> ConnectionSettings {
+        try await shardStandbyStart.value
     }
 
-    private static let shardStandbyStart = Result<ConnectionSettings, any Error> {
-        _ = try shardServer()
-        guard let primary = StopAtExit.running.first(where: { $0.connection.port == (try? shardServer().port) }) else {
-            throw HotpotError.configuration("the shard server was not started by this test process; cannot make a standby of it")
+    private static let shardStandbyStart = Task<ConnectionSettings, any Error> {
+        let primary = try await shardServerStart.value
+        return try await offThePool {
+            let standby = try primary.startStandby(home: URL(fileURLWithPath: home.path + "-shard-standby"))
+            if standby.startedHere { StopAtExit.register(standby) }
+            return standby.connection
         }
-        let standby = try primary.startStandby(home: URL(fileURLWithPath: home.path + "-shard-standby"))
-        StopAtExit.register(standby)
-        return standby.connection
     }
 
     static func url(_ settings: ConnectionSettings) -> String {

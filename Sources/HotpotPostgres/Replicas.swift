@@ -46,8 +46,13 @@ public final class Replica: Sendable {
         }
     }
 
+    /// Stops using the replica: its pools close once the queries running on them have finished.
     func close() {
-        for runner in runners { runner.cancel() }
+        let pools = tenantPools, runners = runners
+        Task.detached {
+            await pools.closeWhenIdle()
+            for runner in runners { runner.cancel() }
+        }
     }
 }
 

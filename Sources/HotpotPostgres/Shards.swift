@@ -80,9 +80,15 @@ actor ShardPlanes {
         return (last.reachable, last.error)
     }
 
+    /// Stops using the shard's pools: they close once the work running on its tenants' pools has
+    /// finished (a pool closed under a waiting lease would leave it waiting forever).
     func close(_ name: String) {
         guard let existing = open.removeValue(forKey: name) else { return }
-        for task in existing.tasks { task.cancel() }
+        let pools = existing.plane.tenantPools, tasks = existing.tasks
+        Task.detached {
+            await pools.closeWhenIdle()
+            for task in tasks { task.cancel() }
+        }
     }
 
     func closeAll() {

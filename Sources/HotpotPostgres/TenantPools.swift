@@ -104,6 +104,15 @@ public actor TenantPools {
         pools[tenant] = nil
     }
 
+    /// Closes every pool once no connection is lent out: a query running on them finishes first (a
+    /// pool closed under a waiting lease would leave it waiting forever).
+    public func closeWhenIdle() async {
+        while connectionsInUse > 0 {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        closeAll()
+    }
+
     public func closeAll() {
         for pool in pools.values { pool.runner.cancel() }
         pools.removeAll()

@@ -136,11 +136,11 @@ import Testing
     }
 
     /// Waits until the monitor sees the replica replayed past the tenant's current data version.
-    static func waitForReplay(_ database: HotpotDatabase, _ tenant: TenantRef) async throws -> DataVersion {
+    static func waitForReplay(_ database: HotpotDatabase, _ tenant: TenantRef, shard: String) async throws -> DataVersion {
         let data = try await MetricStore(database).dataVersion(tenant)
         for _ in 0..<200 {
             try await ReplicaMonitor(database).checkOnce()
-            let replicas = try await ReplicaStore(database).list().filter { $0.shard == TestDatabase.shardName && $0.reachable }
+            let replicas = try await ReplicaStore(database).list().filter { $0.shard == shard && $0.reachable }
             if !replicas.isEmpty, let output = try? await count(database, tenant, atLeast: data), output.replica != nil { return data }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -154,33 +154,45 @@ import Testing
         try await MetricRunner(database).run(counting, params: [:], tenant: tenant, atLeast: atLeast)
     }
 
+    /// On a control plane of its own (a fresh database with a fresh shard database on the shard server, which
+    /// the standby replicates with the rest), so the other suites' shard tenants never meet this replica.
     @Test func aReplicaAnswersOnlyForWhatItHasReplayed() async throws {
-        let database = try await TestDatabase.sharded()
+        try await TestDatabase.withFreshDatabase { database, _ in
+            try await Migrator(database).migrate()
+            let server = try await TestDatabase.shardServer()
+            try await ShardStore(database).add(name: "r1", url: TestDatabase.url(server.with(database: "hotpot_shard_\(randomHex(bytes: 5))")))
+            try await Self.replicaScenario(database, shard: "r1")
+        }
+    }
+
+    static func replicaScenario(_ database: HotpotDatabase, shard: String) async throws {
         let standby = try await TestDatabase.shardStandby()
-        let primary = try await database.plane(shard: TestDatabase.shardName)
+        let primary = try await database.plane(shard: shard)
         let replicas = ReplicaStore(database)
         // The primary itself, or another database's name, is refused.
         for (url, expected) in [(TestDatabase.url(primary.settings), "not a standby"), (TestDatabase.url(standby.with(database: "postgres")), "must name the database")] {
-            let error = await #expect(throws: HotpotError.self) { try await replicas.add(shard: TestDatabase.shardName, url: url) }
+            let error = await #expect(throws: HotpotError.self) { try await replicas.add(shard: shard, url: url) }
             #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
         }
         // A standby left running by an earlier run may still be replaying the shard's database's creation.
         var added: ReplicaInfo?
         for attempt in 1...100 {
             do {
-                added = try await replicas.add(shard: TestDatabase.shardName, url: TestDatabase.url(standby.with(database: primary.settings.database)))
+                added = try await replicas.add(shard: shard, url: TestDatabase.url(standby.with(database: primary.settings.database)))
                 break
             } catch let error as HotpotError where error.message.contains("does not exist") && attempt < 100 {
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
         let replica = try #require(added)
-        #expect(replica.shard == TestDatabase.shardName && replica.reachable)
-        #expect(try await ShardStore(database).list().first { $0.name == TestDatabase.shardName }?.replicas.map(\.id) == [replica.id])
+        #expect(replica.shard == shard && replica.reachable)
+        #expect(try await ShardStore(database).list().first { $0.name == shard }?.replicas.map(\.id) == [replica.id])
 
-        try await TestDatabase.withTenant(.shard) { database, tenant in
+        let created = try await TenantStore(database).create(slug: "replica-\(randomHex(bytes: 4))", shard: shard)
+        let tenant = created.ref
+        do {
             _ = try await importText(database, tenant, .events, generatedEventsCSV(count: 300))
-            let first = try await Self.waitForReplay(database, tenant)
+            let first = try await Self.waitForReplay(database, tenant, shard: shard)
             let fromReplica = try await Self.count(database, tenant, atLeast: first)
             #expect(fromReplica.replica == "\(standby.host):\(standby.port)" && fromReplica.rows == [[.int(300)]])
 
@@ -203,10 +215,12 @@ import Testing
             }
             _ = try await control.query("SELECT pg_wal_replay_resume()", logger: TestDatabase.logger)
             try? await control.close()
-            let caughtUp = try await Self.waitForReplay(database, tenant)
+            let caughtUp = try await Self.waitForReplay(database, tenant, shard: shard)
             #expect(try await Self.count(database, tenant, atLeast: caughtUp).rows == [[.int(500)]])
         }
+        try await TenantStore(database).delete(slug: tenant.slug)
         try await replicas.remove(id: replica.id)
         #expect(try await replicas.list().isEmpty)
+        try await ShardStore(database).remove(name: shard)
     }
 }

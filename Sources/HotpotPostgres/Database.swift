@@ -52,6 +52,8 @@ public final class HotpotDatabase: Sendable {
     public let main: DataPlane
     /// The shards' planes opened so far.
     let shardPlanes: ShardPlanes
+    /// The registered shards' URLs (see `ShardStore.shardURLs`).
+    let shardURLCache = TTLCache<String, [String: String]>(ttl: .seconds(5))
     /// The read replicas, kept current by `ReplicaMonitor`.
     let replicas: ReplicaDirectory
     /// Key hash -> principal (nil for unknown or revoked), for 5 s; revocations here clear it at once.

@@ -128,7 +128,7 @@ public struct ShardStore: Sendable {
         do { settings = try ConnectionSettings(url: url) } catch {
             throw HotpotError(.invalidInput, "shard '\(name)': \(error)")
         }
-        if try await shardURLs().keys.contains(name) { throw HotpotError.conflict("shard '\(name)' already exists") }
+        if try await shardURLs(fresh: true).keys.contains(name) { throw HotpotError.conflict("shard '\(name)' already exists") }
         try await HotpotDatabase.probe(settings.with(database: "postgres"), logger: logger)
         try await HotpotDatabase.ensureDatabaseExists(settings, logger: logger)
         if try await Self.identity(of: database.settings, logger: logger) == Self.identity(of: settings, logger: logger) {
@@ -141,18 +141,23 @@ public struct ShardStore: Sendable {
         } catch where error.sqlState == "23505" {
             throw HotpotError.conflict("shard '\(name)' already exists")
         }
+        await database.shardURLCache.removeAll()
         return try await info(plane)
     }
 
     /// Every plane, the main database first.
     public func list() async throws -> [ShardInfo] {
-        var result: [ShardInfo] = []
         let replicas = try await ReplicaStore(database).list()
-        for plane in try await database.planes() {
-            var info = try await info(plane)
-            info.replicas = replicas.filter { $0.shard == plane.name }
-            result.append(info)
+        return try await planeInfos(database.planes(fresh: true)).map { info in
+            var info = info
+            info.replicas = replicas.filter { $0.shard == info.name }
+            return info
         }
+    }
+
+    private func planeInfos(_ planes: [DataPlane]) async throws -> [ShardInfo] {
+        var result: [ShardInfo] = []
+        for plane in planes { result.append(try await info(plane)) }
         return result
     }
 
@@ -177,13 +182,17 @@ public struct ShardStore: Sendable {
         } catch {
             throw error.unwrappedTransactionError
         }
+        await database.shardURLCache.removeAll()
         await database.shardPlanes.close(name)
     }
 
     /// The plane a new tenant goes to when none is named: the one with the fewest events loaded, then
     /// the fewest tenants, then the main database; shards that do not answer are passed over.
     public func placement() async throws -> String? {
-        let candidates = try await list().filter(\.reachable)
+        let planes = try await database.planes(fresh: true)
+        // Without shards there is nothing to choose (and nothing to count).
+        guard planes.count > 1 else { return nil }
+        let candidates = try await planeInfos(planes).filter(\.reachable)
         let best = candidates.min { a, b in
             (a.events, a.tenants, a.name == DataPlane.mainName ? 0 : 1, a.name) < (b.events, b.tenants, b.name == DataPlane.mainName ? 0 : 1, b.name)
         }
@@ -217,12 +226,16 @@ public struct ShardStore: Sendable {
         return info
     }
 
-    /// The registered shards' URLs by name.
-    func shardURLs() async throws -> [String: String] {
-        var result: [String: String] = [:]
-        let rows = try await database.client.query("SELECT name, url FROM hotpot_control.shards", logger: database.logger)
-        for try await (name, url) in rows.decode((String, String).self) { result[name] = url }
-        return result
+    /// The registered shards' URLs by name, read at most every few seconds (every request for a sharded
+    /// tenant and every rollup-worker tick asks); `fresh` reads them now.
+    func shardURLs(fresh: Bool = false) async throws -> [String: String] {
+        if fresh { await database.shardURLCache.removeAll() }
+        return try await database.shardURLCache.value("") {
+            var result: [String: String] = [:]
+            let rows = try await database.client.query("SELECT name, url FROM hotpot_control.shards", logger: database.logger)
+            for try await (name, url) in rows.decode((String, String).self) { result[name] = url }
+            return result
+        }
     }
 
     static func validate(name: String) throws {
@@ -258,7 +271,10 @@ extension HotpotDatabase {
     public func plane(shard name: String) async throws -> DataPlane {
         if name == DataPlane.mainName { return main }
         try ShardStore.validate(name: name)
-        guard let url = try await ShardStore(self).shardURLs()[name] else { throw HotpotError.notFound("no shard '\(name)'") }
+        // A shard added by another process moments ago is not in the cached list yet: look again.
+        var url = try await ShardStore(self).shardURLs()[name]
+        if url == nil { url = try await ShardStore(self).shardURLs(fresh: true)[name] }
+        guard let url else { throw HotpotError.notFound("no shard '\(name)'") }
         // A shard known to be down answers at once, instead of a pool retrying for a minute.
         if let known = await shardPlanes.known(name, freshFor: Self.reachabilityFreshness), !known.reachable {
             throw HotpotError(.unavailable, "the database server of shard '\(name)' is unreachable; try again shortly")
@@ -299,9 +315,10 @@ extension HotpotDatabase {
     }
 
     /// The main database and every registered shard (only the main one before migration 0025).
-    public func planes() async throws -> [DataPlane] {
+    /// `fresh`: read the shard list now rather than from the last few seconds' copy (admin listings, placement).
+    public func planes(fresh: Bool = false) async throws -> [DataPlane] {
         let urls: [String: String]
-        do { urls = try await ShardStore(self).shardURLs() } catch where error.sqlState == "42P01" { return [main] }
+        do { urls = try await ShardStore(self).shardURLs(fresh: fresh) } catch where error.sqlState == "42P01" { return [main] }
         var result = [main]
         for (name, url) in urls.sorted(by: { $0.key < $1.key }) { result.append(try await shardPlanes.plane(name, url: url)) }
         return result

@@ -67,17 +67,11 @@ enum TestDatabase {
         let shared = try await shared()
         let name = "hotpot_test_\(randomHex(bytes: 6))"
         try await shared.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-        var url = URLComponents()
-        url.scheme = "postgres"
-        url.host = shared.settings.host
-        url.port = shared.settings.port
-        url.user = shared.settings.username
-        url.password = shared.settings.password
-        url.path = "/\(name)"
-        let database = try await HotpotDatabase.connect(configuration(databaseURL: url.string!), logger: logger)
+        let url = url(shared.settings.with(database: name))
+        let database = try await HotpotDatabase.connect(configuration(databaseURL: url), logger: logger)
         start(database)
         do {
-            let value = try await body(database, url.string!)
+            let value = try await body(database, url)
             await database.tenantPools.closeAll()
             await database.closeShardPlanes()
             _ = try? await shared.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
@@ -90,18 +84,9 @@ enum TestDatabase {
         }
     }
 
-    /// A new tenant for one test, deleted afterwards.
+    /// A new tenant for one test in the shared database, deleted afterwards.
     static func withTenant<T: Sendable>(timezone: String = "Asia/Shanghai", _ body: @Sendable (HotpotDatabase, TenantRef) async throws -> T) async throws -> T {
-        let database = try await shared()
-        let tenant = try await TenantStore(database).create(slug: "test-\(randomHex(bytes: 5))", timezone: timezone)
-        do {
-            let value = try await body(database, tenant.ref)
-            try? await TenantStore(database).delete(slug: tenant.ref.slug)
-            return value
-        } catch {
-            try? await TenantStore(database).delete(slug: tenant.ref.slug)
-            throw error
-        }
+        try await withTenant(.single, timezone: timezone, body)
     }
 }
 

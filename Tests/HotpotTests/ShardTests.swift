@@ -1,6 +1,8 @@
 import Foundation
 import HotpotCore
 import HotpotPostgres
+import HTTPTypes
+import HummingbirdTesting
 import NIOCore
 import PostgresNIO
 import Testing
@@ -61,6 +63,38 @@ import Testing
                 // The tenant's own SQL runs as its role on the shard.
                 #expect(try await database.withTenantConnection(onShard) { try await queryStrings($0, "SELECT current_user::text, count(*)::text FROM events GROUP BY 1") }
                         == [[onShard.role, "600"]])
+            }
+        }
+    }
+
+    /// Over HTTP: a tenant placed on the shard by name, bad shard values refused with their reason, and the
+    /// shard listing (which never shows credentials).
+    @Test func theAdminAPIPlacesTenantsAndListsShards() async throws {
+        let database = try await TestDatabase.sharded()
+        try await withTestServer(on: database) { _, client in
+            let slug = "api-\(randomHex(bytes: 4))"
+            for (shard, status, fragment) in [("Bad Name", HTTPResponse.Status.badRequest, "shard name"), ("nowhere", .notFound, "no shard 'nowhere'"),
+                                              ("x\u{0}y", .badRequest, "shard name"), (String(repeating: "a", count: 41), .badRequest, "shard name")] {
+                try await client.execute(uri: "/v1/admin/tenants", method: .post, headers: bearer(testAdminKey), body: jsonBody(["slug": slug, "shard": shard])) { response in
+                    #expect(response.status == status, "\(shard): \(String(buffer: response.body))")
+                    #expect(String(buffer: response.body).contains(fragment), "\(shard): \(String(buffer: response.body))")
+                }
+            }
+            try await client.execute(uri: "/v1/admin/tenants", method: .post, headers: bearer(testAdminKey), body: jsonBody(["slug": slug, "shard": TestDatabase.shardName])) { response in
+                #expect(response.status == .created, "\(String(buffer: response.body))")
+                #expect(String(buffer: response.body).contains("\"shard\":\"\(TestDatabase.shardName)\""))
+            }
+            try await client.execute(uri: "/v1/admin/tenants/\(slug)", method: .get, headers: bearer(testAdminKey)) { response in
+                #expect(String(buffer: response.body).contains("\"shard\":\"\(TestDatabase.shardName)\""))
+            }
+            try await client.execute(uri: "/v1/admin/shards", method: .get, headers: bearer(testAdminKey)) { response in
+                #expect(response.status == .ok)
+                let text = String(buffer: response.body)
+                #expect(text.contains("\"name\":\"main\"") && text.contains("\"name\":\"\(TestDatabase.shardName)\""))
+                if let password = database.settings.password { #expect(!text.contains(password)) }
+            }
+            try await client.execute(uri: "/v1/admin/tenants/\(slug)", method: .delete, headers: bearer(testAdminKey)) { response in
+                #expect(response.status == .noContent)
             }
         }
     }

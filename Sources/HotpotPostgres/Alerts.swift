@@ -321,7 +321,7 @@ public struct AlertEvaluator: Sendable {
     /// Evaluates one rule unless another process holds it; false when skipped.
     func evaluate(_ due: Due, logger: Logger) async throws -> Bool {
         let tenant = due.tenant, rule = due.rule
-        return try await database.client.withTransaction(logger: logger) { connection in
+        return try await database.client.transaction(logger: logger) { connection in
             try await connection.query("""
                 INSERT INTO hotpot_control.alert_evaluations (tenant_id, rule_id) VALUES (\(tenant.id), \(due.ruleID)) ON CONFLICT DO NOTHING
                 """, logger: logger)
@@ -526,7 +526,7 @@ public struct WebhookSender: Sendable {
     }
 
     func sendOne(logger: Logger) async throws -> Bool {
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.client.transaction(logger: logger) { connection in
             var due: (Int64, String, Int, Date, String?, String?, Date?)?
             for try await row in try await connection.query("""
                 SELECT o.id, o.body, o.attempts, o.created_at, c.url, c.secret, c.retired_at

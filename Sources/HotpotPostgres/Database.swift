@@ -210,7 +210,49 @@ public func quoteLiteral(_ text: String) -> String {
     "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
 }
 
+extension PostgresClient {
+    /// A transaction on a pooled connection (see `PostgresConnection.transaction`).
+    @discardableResult
+    public func transaction<T>(logger: Logger, isolation: isolated (any Actor)? = #isolation,
+                               _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
+        try await withConnection(isolation: isolation) { connection in
+            try await connection.transaction(logger: logger, isolation: isolation, body)
+        }
+    }
+}
+
 extension PostgresConnection {
+    /// BEGIN, `body`, COMMIT; ROLLBACK when anything throws (see `rollback(after:)`). Used instead of
+    /// PostgresNIO's `withTransaction`, whose ROLLBACK after a session-ending error can wait forever.
+    @discardableResult
+    public func transaction<T>(logger: Logger, isolation: isolated (any Actor)? = #isolation,
+                               _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
+        try await query("BEGIN", logger: logger)
+        do {
+            let value = try await body(self)
+            try await query("COMMIT", logger: logger)
+            return value
+        } catch {
+            await rollback(after: error, logger: logger)
+            throw error
+        }
+    }
+
+    /// Rolls back the open transaction after `error`, unless the error ended the session (a FATAL
+    /// error such as pg_terminate_backend or a shutdown, or a lost connection). Then the server has
+    /// rolled back already, and nothing more may be sent: PostgresNIO (1.33) writes a query on a closed
+    /// channel with a write promise of nil, so it is never answered, and its pool can lease the
+    /// connection again before it hears of the close. So the connection is closed here, and this
+    /// returns only once the close is complete (the pool's close callback runs before ours).
+    func rollback(after error: any Error, logger: Logger) async {
+        if error.endedTheSession || isClosed {
+            try? await close()
+            _ = try? await closeFuture.get()
+            return
+        }
+        _ = try? await query("ROLLBACK", logger: logger)
+    }
+
     /// Runs a multi-statement script (a migration file) statement by statement.
     func execute(script: String, logger: Logger) async throws {
         for statement in SQLScript.statements(script) {
@@ -238,6 +280,14 @@ extension Error {
         if String(describing: type(of: self)) == "ConnectionPoolError" { return true }
         guard let state = sqlState else { return false }
         return state.hasPrefix("08") || state.hasPrefix("57P")
+    }
+
+    /// The server ended the session with this error (FATAL or PANIC), or the connection is gone.
+    var endedTheSession: Bool {
+        guard let error = self as? PSQLError else { return false }
+        if [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code) { return true }
+        let severity = error.serverInfo?[.severity] ?? error.serverInfo?[.localizedSeverity]
+        return severity == "FATAL" || severity == "PANIC"
     }
 
     /// The error a transaction's body threw, unwrapped from PostgresNIO's transaction wrapper.

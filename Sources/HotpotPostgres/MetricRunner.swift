@@ -120,7 +120,7 @@ public struct MetricRunner: Sendable {
                 try await connection.query("ROLLBACK", logger: logger)
                 return output
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                await connection.rollback(after: error, logger: logger)
                 throw MetricRunner.describe(error, metric: metric)
             }
         }

@@ -75,7 +75,7 @@ public struct Migrator: Sendable {
                         }
                         continue
                     }
-                    try await connection.withTransaction(logger: logger) { connection in
+                    try await connection.transaction(logger: logger) { connection in
                         try await connection.query("SET LOCAL search_path TO hotpot_control, pg_catalog", logger: logger)
                         try await connection.execute(script: migration.sql, logger: logger)
                         try await connection.query("INSERT INTO hotpot_control.schema_migrations (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))", logger: logger)
@@ -87,7 +87,7 @@ public struct Migrator: Sendable {
                 for var tenant in tenants {
                     tenant.shard = plane.shard
                     report.tenantMigrationsApplied += try await Self.applyTenantTemplate(tenantMigrations, to: tenant, on: connection, logger: logger)
-                    let rebuilt = try await connection.withTransaction(logger: logger) { connection in
+                    let rebuilt = try await connection.transaction(logger: logger) { connection in
                         try await Rollups.sync(tenant, manifest: manifest, on: connection, logger: logger)
                     }
                     if !rebuilt.isEmpty {
@@ -129,7 +129,7 @@ public struct Migrator: Sendable {
         }
         var count = 0
         for migration in migrations where !done.contains(migration.version) {
-            try await connection.withTransaction(logger: logger) { connection in
+            try await connection.transaction(logger: logger) { connection in
                 try await applyTenantMigration(migration, to: tenant, inTransactionOn: connection, logger: logger)
             }
             count += 1

@@ -43,7 +43,7 @@ public struct RollupFolder: Sendable {
                     try await connection.query("COMMIT", logger: logger)
                     return outcome
                 } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    await connection.rollback(after: error, logger: logger)
                     throw error
                 }
             }

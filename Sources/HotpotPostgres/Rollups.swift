@@ -124,7 +124,7 @@ public struct Rollups: Sendable {
     public func rebuild(_ tenant: TenantRef) async throws {
         let logger = database.logger
         let manifest = database.sql.rollups
-        try await database.plane(for: tenant).client.withTransaction(logger: logger) { connection in
+        try await database.plane(for: tenant).client.transaction(logger: logger) { connection in
             // Excludes imports for the duration, which would otherwise add to half-built rollups.
             try await connection.query("SELECT pg_advisory_xact_lock(\(Importer.tenantLockKey(tenant)))", logger: logger)
             // And folds: a rebuild reads every stored event, pending loads included.

@@ -168,7 +168,7 @@ public struct Schedules: Sendable {
             try await connection.query("COMMIT", logger: database.logger)
             return outcome.summaries
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: database.logger)
+            await connection.rollback(after: error, logger: database.logger)
             throw error
         }
     }

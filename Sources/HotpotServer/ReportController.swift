@@ -83,7 +83,7 @@ public struct ReportScheduler: Sendable {
     }
 
     func runOne(logger: Logger) async throws -> Bool {
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.client.transaction(logger: logger) { connection in
             var due: (UUID, String, String, String, String, String?, String, String, Date)?
             for try await row in try await connection.query("""
                 SELECT t.id, t.slug, t.schema_name, t.role_name, t.timezone, t.shard, s.id, s.definition::text, s.next_run_at

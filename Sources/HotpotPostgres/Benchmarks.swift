@@ -254,6 +254,83 @@ public struct Benchmarks: Sendable {
         }
     }
 
+    /// Metric queries per second on the tenant's primary and on its shard's read replicas (when it has
+    /// any), uncached, next to `SELECT 1` on the primary; then the tenant moved to `target` while an import
+    /// stream runs, with the pause its imports saw and how long the copy took.
+    public func moveBenchmark(tenant: TenantRef, to target: String, metric name: String, seconds: Int, concurrency: Int) async throws {
+        let service = try MetricService(database: database)
+        guard let metric = service.store.builtins[name] else { throw HotpotError.notFound("no built-in metric '\(name)'") }
+        let timeZone = TimeZone(identifier: tenant.timezone) ?? .gmt
+        let params = try metric.resolve([:], today: DateOnly.today(in: timeZone), timeZone: timeZone)
+        let monitor = Task { await ReplicaMonitor(database).run() }
+        defer { monitor.cancel() }
+        try await Task.sleep(for: .seconds(2))
+        let plane = try await database.plane(for: tenant)
+        let version = try await MetricStore(database).dataVersion(tenant)
+        let runner = MetricRunner(database)
+        func throughput(_ label: String, _ query: @escaping @Sendable () async throws -> Void) async throws {
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            let started = ContinuousClock.now
+            let counts = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<concurrency {
+                    group.addTask {
+                        var done = 0
+                        while ContinuousClock.now < deadline { try await query(); done += 1 }
+                        return done
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            log(String(format: "| %@ | %d | %.0f |", label, counts, Double(counts) / Self.seconds(ContinuousClock.now - started)))
+        }
+        log("| \(name), \(concurrency) at a time | queries | per second |")
+        log("|---|---:|---:|")
+        try await throughput("baseline: SELECT 1 on the primary") { _ = try await plane.client.query("SELECT 1", logger: database.logger) }
+        try await throughput("primary") { _ = try await runner.run(metric, params: params, tenant: tenant) }
+        let replicas = try await ReplicaStore(database).list().filter { $0.shard == plane.name }
+        if replicas.isEmpty {
+            log("| replica | (the tenant's shard has none: `hotpot shard add-replica`) | |")
+        } else {
+            try await throughput("primary + \(replicas.count) replica(s), answers at the current data version") {
+                _ = try await runner.run(metric, params: params, tenant: tenant, atLeast: version)
+            }
+        }
+
+        // The move, with imports streaming (a small file every 200 ms, each retried if the move refused it).
+        let stop = Mutex(false)
+        let stream = Task { [database] in
+            var sent = 0, refused = 0, batch = 0
+            while !stop.withLock({ $0 }) {
+                let ref = try await TenantStore(database).find(slug: tenant.slug).ref
+                let lines = (0..<200).map { "bench-move-\(UUID().uuidString),\(Date().formatted(.iso8601)),u\($0),n\($0 % 20),impression,,feed,control" }
+                let text = "event_id,occurred_at,user_id,note_id,event_type,dwell_ms,surface,variant\n" + lines.joined(separator: "\n") + "\n"
+                let request = ImportRequest(tenant: ref, kind: .events, format: .csv, source: "bench-move-\(batch).csv", waitForRollups: false)
+                do {
+                    let chunks = AsyncStream<ByteBuffer> { continuation in
+                        continuation.yield(ByteBuffer(string: text))
+                        continuation.finish()
+                    }
+                    let summary = try await Importer(database).run(request, chunks: chunks)
+                    if summary.status == .committed { sent += 1 }
+                } catch let error as HotpotError where error.code == .unavailable { refused += 1 }
+                batch += 1
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            return (sent, refused)
+        }
+        let report = try await TenantMover(database).move(slug: tenant.slug, to: target, options: .init(grace: .zero))
+        try await Task.sleep(for: .seconds(2))
+        stop.withLock { $0 = true }
+        let (committed, refused) = try await stream.value
+        log("")
+        log("| move \(report.from) -> \(report.to) | value |")
+        log("|---|---:|")
+        log(String(format: "| copy until caught up (reads and imports continued) | %.1f s |", report.copySeconds))
+        log(String(format: "| switch-over pause of the tenant's imports | %.0f ms |", report.pauseMilliseconds))
+        log("| tables / rows verified (count + checksum) | \(report.tables) / \(report.rowsVerified) |")
+        log("| streamed imports committed / refused by the switch (sent again) | \(committed) / \(refused) |")
+    }
+
     static func percentile(_ values: [Double], _ p: Double) -> Double {
         let sorted = values.sorted()
         guard !sorted.isEmpty else { return 0 }

@@ -21,6 +21,11 @@ public struct EmbeddedPostgres: Sendable {
     public var extraSettings: [String: String]
 
     public static let databaseName = "hotpot"
+    /// Given at every start, so clusters made by earlier versions get them too: logical WAL, which a
+    /// tenant moving away needs (`hotpot tenant move`, docs/scale-out.md), and room for the workers and
+    /// slots of a few moves at once (a move's initial copy runs up to six tables side by side).
+    static let serverOptions = "-c wal_level=logical -c max_worker_processes=24 -c max_logical_replication_workers=16 "
+        + "-c max_sync_workers_per_subscription=6 -c max_replication_slots=32 -c max_wal_senders=32"
 
     public init(home: URL, extraSettings: [String: String] = [:], logger: Logger) {
         self.home = home
@@ -66,7 +71,7 @@ public struct EmbeddedPostgres: Sendable {
             let port = try freeLocalPort()
             if !fm.fileExists(atPath: standby.logFile.path) { _ = fm.createFile(atPath: standby.logFile.path, contents: nil) }
             try standby.chownToServerUser(standby.logFile, runAs: runAs)
-            _ = try runTool(binaries.path("pg_ctl"), ["start", "-D", data.path, "-l", standby.logFile.path, "-w", "-t", "60", "-o", "-p \(port)"], runAs: runAs)
+            _ = try runTool(binaries.path("pg_ctl"), ["start", "-D", data.path, "-l", standby.logFile.path, "-w", "-t", "60", "-o", "-p \(port) \(EmbeddedPostgres.serverOptions)"], runAs: runAs)
             var settings = connection
             settings.port = port
             return Running(connection: settings, startedHere: true, dataDirectory: data, binaries: binaries, runAs: runAs, launcher: standby)
@@ -106,7 +111,7 @@ public struct EmbeddedPostgres: Sendable {
         do {
             try runTool(binaries.path("pg_ctl"), [
                 "start", "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60",
-                "-o", "-p \(port)",
+                "-o", "-p \(port) \(EmbeddedPostgres.serverOptions)",
             ], runAs: runAs)
         } catch {
             let tail = (try? String(contentsOf: logFile, encoding: .utf8))?.split(separator: "\n").suffix(5).joined(separator: "\n") ?? ""
@@ -126,7 +131,7 @@ public struct EmbeddedPostgres: Sendable {
         guard runningServerPort() == nil else { return }
         do {
             try runTool(binaries.path("pg_ctl"), [
-                "start", "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60", "-o", "-p \(port)",
+                "start", "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60", "-o", "-p \(port) \(EmbeddedPostgres.serverOptions)",
             ], runAs: runAs)
         } catch {
             let tail = (try? String(contentsOf: logFile, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: "\n") ?? ""

@@ -145,7 +145,7 @@ public struct Importer: Sendable {
                     try await connection.query("COMMIT", logger: logger)
                     return final
                 } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    await connection.rollback(after: error, logger: logger)
                     throw error
                 }
             } }
@@ -309,7 +309,7 @@ public struct Importer: Sendable {
     private func recordUncommitted(_ request: ImportRequest, _ summary: ImportSummary, rejects: [RowReject], started: Date) async throws -> ImportSummary {
         var summary = summary
         let logger = database.logger
-        summary.importId = try await database.plane(for: request.tenant).client.withTransaction(logger: logger) { connection in
+        summary.importId = try await database.plane(for: request.tenant).client.transaction(logger: logger) { connection in
             let id = try await Self.insertLedgerRow(connection, request: request, summary: summary, started: started, logger: logger)
             try await Self.completeLedgerRow(connection, id: id, summary: summary, rejects: rejects, logger: logger)
             return id
@@ -453,6 +453,15 @@ enum EventPartitions {
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let parts = calendar.dateComponents([.year, .month], from: month)
         return String(format: "events_y%04dm%02d", parts.year!, parts.month!)
+    }
+
+    /// The month a partition named by `name(for:)` holds, nil for any other name.
+    static func month(ofName name: String) -> Date? {
+        let digits = name.utf8.count == 15 && name.hasPrefix("events_y") ? name.dropFirst(8) : ""
+        guard let year = Int(digits.prefix(4)), digits.dropFirst(4).first == "m", let month = Int(digits.suffix(2)), (1...12).contains(month) else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar.date(from: DateComponents(year: year, month: month, day: 1))
     }
 
     static func existing(_ connection: PostgresConnection, tenant: TenantRef, logger: Logger) async throws -> Set<String> {

@@ -136,6 +136,14 @@ public struct ShardStore: Sendable {
         }
         let plane = try await database.openShard(name, url: url)
         try await Migrator(database).migrate(plane)
+        // Ledger ids of its own (migration 0027), so a tenant moved here or away keeps its import ids.
+        var range: Int64 = 0
+        for try await value in try await database.client.query("SELECT nextval('hotpot_control.shard_id_ranges')", logger: logger).decode(Int64.self) {
+            range = value
+        }
+        try await plane.client.query("""
+            SELECT setval('hotpot_control.imports_id_seq', greatest(\(range << 40), (SELECT last_value FROM hotpot_control.imports_id_seq)))
+            """, logger: logger)
         do {
             try await database.client.query("INSERT INTO hotpot_control.shards (name, url) VALUES (\(name), \(url))", logger: logger)
         } catch where error.sqlState == "23505" {
@@ -166,7 +174,7 @@ public struct ShardStore: Sendable {
         try Self.validate(name: name)
         let logger = database.logger
         do {
-            try await database.client.withTransaction(logger: logger) { connection in
+            try await database.client.transaction(logger: logger) { connection in
                 var found = false
                 for try await _ in try await connection.query("SELECT 1 FROM hotpot_control.shards WHERE name = \(name) FOR UPDATE", logger: logger) { found = true }
                 guard found else { throw HotpotError.notFound("no shard '\(name)'") }

@@ -47,7 +47,7 @@ public struct TenantStore: Sendable {
         if !plane.isMain, try await find(slugIfExists: slug) != nil { throw HotpotError.conflict("tenant '\(slug)' already exists") }
         let createdAt: Date
         do {
-            createdAt = try await plane.client.withTransaction(logger: logger) { connection in
+            createdAt = try await plane.client.transaction(logger: logger) { connection in
                 try await createData(ref, name: name ?? slug, secret: secret, on: connection, logger: logger)
             }
         } catch {
@@ -73,7 +73,9 @@ public struct TenantStore: Sendable {
     /// Everything of a new tenant on its plane, in the caller's transaction: its role (LOGIN, limits,
     /// search path, zone), its schema, its row (shard NULL: the data is here), its data version, the
     /// tenant template and the rollups.
-    func createData(_ ref: TenantRef, name: String, secret: String, on connection: PostgresConnection, logger: Logger) async throws -> Date {
+    /// `controlRowExists`: a copy made on the main database by a move, where the tenant's row is the control row.
+    func createData(_ ref: TenantRef, name: String, secret: String, controlRowExists: Bool = false,
+                    on connection: PostgresConnection, logger: Logger) async throws -> Date {
         let zones = try await connection.query("SELECT 1 FROM pg_timezone_names WHERE name = \(ref.timezone)", logger: logger)
         var known = false
         for try await _ in zones { known = true }
@@ -93,7 +95,9 @@ public struct TenantStore: Sendable {
         try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"), logger: logger)
         try await connection.query(PostgresQuery(unsafeSQL: "GRANT USAGE ON SCHEMA \(schema) TO \(role)"), logger: logger)
         try await connection.query(PostgresQuery(unsafeSQL: "ALTER DEFAULT PRIVILEGES IN SCHEMA \(schema) GRANT SELECT ON TABLES TO \(role)"), logger: logger)
-        let created = try await connection.query("""
+        let created = try await connection.query(controlRowExists ? """
+            SELECT created_at FROM hotpot_control.tenants WHERE id = \(ref.id)
+            """ : """
             INSERT INTO hotpot_control.tenants (id, slug, name, schema_name, role_name, timezone)
             VALUES (\(ref.id), \(ref.slug), \(name), \(ref.schema), \(ref.role), \(ref.timezone))
             RETURNING created_at
@@ -111,21 +115,26 @@ public struct TenantStore: Sendable {
     /// Removes the tenant's schema, role and rows from a plane; does nothing for what is already gone.
     func dropData(_ ref: TenantRef, on plane: DataPlane, logger: Logger) async throws {
         await plane.tenantPools.close(ref.id)
-        try await plane.client.withTransaction(logger: logger) { connection in
-            var roleExists = false
-            for try await _ in try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = \(ref.role)", logger: logger) { roleExists = true }
-            let role = quoteIdentifier(ref.role)
-            if roleExists {
-                // Refuse new sessions, then end the ones that are open.
-                try await connection.query(PostgresQuery(unsafeSQL: "ALTER ROLE \(role) NOLOGIN"), logger: logger)
-                try await connection.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = \(ref.role)", logger: logger)
-            }
-            try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(quoteIdentifier(ref.schema)) CASCADE"), logger: logger)
-            if roleExists {
-                try await connection.query(PostgresQuery(unsafeSQL: "DROP OWNED BY \(role)"), logger: logger)
-                try await connection.query(PostgresQuery(unsafeSQL: "DROP ROLE \(role)"), logger: logger)
-            }
+        try await plane.client.transaction(logger: logger) { connection in
+            try await Self.dropSchemaAndRole(ref, on: connection, logger: logger)
             try await connection.query("DELETE FROM hotpot_control.tenants WHERE id = \(ref.id)", logger: logger)
+        }
+    }
+
+    /// The tenant's schema and role on this server, ending the role's sessions first.
+    static func dropSchemaAndRole(_ ref: TenantRef, on connection: PostgresConnection, logger: Logger) async throws {
+        var roleExists = false
+        for try await _ in try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = \(ref.role)", logger: logger) { roleExists = true }
+        let role = quoteIdentifier(ref.role)
+        if roleExists {
+            // Refuse new sessions, then end the ones that are open.
+            try await connection.query(PostgresQuery(unsafeSQL: "ALTER ROLE \(role) NOLOGIN"), logger: logger)
+            try await connection.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = \(ref.role)", logger: logger)
+        }
+        try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(quoteIdentifier(ref.schema)) CASCADE"), logger: logger)
+        if roleExists {
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP OWNED BY \(role)"), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP ROLE \(role)"), logger: logger)
         }
     }
 

@@ -129,6 +129,7 @@ public func buildApplication(
                     ScheduleService(database: database, stallTimeout: configuration.uploadStallTimeout, uploadTimeout: configuration.uploadTimeout, logger: logger),
                     EmbeddedServerSupervisor(database: database, logger: logger),
                     RollupWorkerService(database: database, logger: logger), ReplicaMonitorService(database: database),
+                    TenantMoveService(database: database, logger: logger),
                     AlertService(evaluator: AlertEvaluator(database, service: metrics), sender: WebhookSender(database, policy: configuration.webhookPolicy),
                                  reports: ReportScheduler(database: database, dashboards: DashboardController(dashboards: dashboards, metrics: metrics)),
                                  logger: logger, interval: configuration.alertInterval),
@@ -226,6 +227,26 @@ struct ReplicaMonitorService: Service {
             // The replicas table arrives with migration 0026.
             await Migrator(database).waitUntilCurrent()
             await ReplicaMonitor(database).run()
+        }
+    }
+}
+
+/// Finishes tenant moves whose mover died and drops moved tenants' old copies once their grace is over.
+struct TenantMoveService: Service {
+    let database: HotpotDatabase
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            // tenant_moves arrives with migration 0027.
+            await Migrator(database).waitUntilCurrent()
+            while !Task.isCancelled {
+                do { try await TenantMover(database).maintain(logger: logger) } catch {
+                    if Task.isCancelled { return }
+                    logger.warning("settling tenant moves failed; trying again", metadata: ["error": .string(String(reflecting: error))])
+                }
+                try? await Task.sleep(for: .seconds(30))
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ struct GenerateCommand: AsyncParsableCommand {
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (build with -c release), printed next to a baseline from the same run.",
-        subcommands: [Import.self, Stream.self, Metrics.self])
+        subcommands: [Import.self, Stream.self, Metrics.self, Move.self])
 
     struct Stream: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -43,6 +43,29 @@ struct BenchCommand: AsyncParsableCommand {
                 try await Runtime.withMigratedDatabase { database, _ in
                     let ref = try await TenantStore(database).find(slug: tenant).ref
                     try await Benchmarks(database) { print($0) }.streamBenchmark(tenant: ref, batch: batch, rate: rate, seconds: seconds)
+                }
+            }
+        }
+    }
+
+    struct Move: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Metric throughput on the primary and its replicas, then a tenant moved under an import stream: the switch-over pause.")
+        @Option(help: "Tenant slug (it is moved).") var tenant: String
+        @Option(help: "Where to move it: 'main' or a shard's name.") var to: String
+        @Option(help: "Metric whose throughput is measured.") var metric = "ctr_daily"
+        @Option(help: "Seconds per throughput measurement.") var seconds = 10
+        @Option(help: "Queries at a time.") var concurrency = 4
+
+        func validate() throws {
+            guard seconds >= 1, (1...64).contains(concurrency) else { throw ValidationError("--seconds must be positive and --concurrency 1 to 64") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                try await Runtime.withMigratedDatabase { database, _ in
+                    let ref = try await TenantStore(database).find(slug: tenant).ref
+                    try await Benchmarks(database) { print($0) }.moveBenchmark(tenant: ref, to: to, metric: metric, seconds: seconds, concurrency: concurrency)
                 }
             }
         }

@@ -5,8 +5,8 @@ import HotpotPostgres
 
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tenant", abstract: "Create, list and delete tenants.",
-        subcommands: [Create.self, List.self, Delete.self]
+        commandName: "tenant", abstract: "Create, list, move and delete tenants.",
+        subcommands: [Create.self, List.self, Move.self, Delete.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -34,6 +34,30 @@ struct TenantCommand: AsyncParsableCommand {
                 if tenants.isEmpty { print("no tenants") }
                 for tenant in tenants {
                     print("\(tenant.ref.slug)\t\(tenant.name)\t\(tenant.ref.timezone)\t\(tenant.ref.shard ?? "main")\t\(tenant.createdAt.formatted(.iso8601))")
+                }
+            }
+        }
+    }
+
+    struct Move: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a tenant's data to another shard while it stays in use (docs/scale-out.md#moving-a-tenant).")
+        @Argument(help: "Tenant slug.") var slug: String
+        @Option(help: "Where to: 'main' or a shard's name.") var to: String
+        @Option(help: "Seconds the old copy stays for queries already on their way to it (0: drop it at once).") var grace = 60
+
+        func run() async throws {
+            try await reportingErrors {
+                guard grace >= 0 else { throw HotpotError(.invalidInput, "--grace must be 0 or more seconds") }
+                let report = try await Runtime.withMigratedDatabase { database, _ in
+                    var options = TenantMover.Options(grace: .seconds(grace))
+                    options.progress = { line in print(line) }
+                    return try await TenantMover(database).move(slug: slug, to: to, options: options)
+                }
+                print(String(format: "moved %@ from %@ to %@: copy %.1f s, imports paused %.0f ms, %d tables and %lld rows verified",
+                             report.tenant, report.from, report.to, report.copySeconds, report.pauseMilliseconds, report.tables, report.rowsVerified))
+                if let dropAfter = report.oldCopyDropAfter {
+                    print("the old copy on \(report.from) is dropped after \(dropAfter.formatted(.iso8601)) by a running server or the next move")
                 }
             }
         }

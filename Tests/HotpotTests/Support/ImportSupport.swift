@@ -52,9 +52,9 @@ func loadGeneratedDataset(_ configuration: DatasetGenerator.Configuration, slugP
     return tenant
 }
 
-/// A query over a tenant's schema as the service, as strings.
+/// A query over a tenant's schema as the service, as strings (on the database holding the tenant).
 func tenantRows(_ database: HotpotDatabase, _ tenant: TenantRef, _ sql: String) async throws -> [[String?]] {
-    try await database.client.withTransaction(logger: TestDatabase.logger) { connection in
+    try await database.plane(for: tenant).client.withTransaction(logger: TestDatabase.logger) { connection in
         try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(quoteIdentifier(tenant.schema)), hotpot_lib"), logger: TestDatabase.logger)
         try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL TimeZone TO \(quoteLiteral(tenant.timezone))"), logger: TestDatabase.logger)
         return try await queryStrings(connection, sql)

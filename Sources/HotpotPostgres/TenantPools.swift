@@ -99,9 +99,20 @@ public actor TenantPools {
         }
     }
 
+    /// Stops using the tenant's pool (its tenant is deleted or moved). It ends once the tenant's leases
+    /// are back (at most two minutes): ending it under a waiting lease would leave that lease waiting
+    /// forever. The sessions themselves are ended by the caller (the role's backends are terminated).
     public func close(_ tenant: UUID) {
-        pools[tenant]?.runner.cancel()
-        pools[tenant] = nil
+        guard let pool = pools.removeValue(forKey: tenant) else { return }
+        Task { await self.endWhenUnused(pool, tenant: tenant) }
+    }
+
+    private func endWhenUnused(_ pool: Pool, tenant: UUID) async {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while (inUse[tenant] ?? 0) > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        pool.runner.cancel()
     }
 
     /// Closes every pool once no connection is lent out: a query running on them finishes first (a

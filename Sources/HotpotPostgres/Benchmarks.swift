@@ -337,9 +337,7 @@ public struct Benchmarks: Sendable {
         return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
+    static func seconds(_ duration: Duration) -> Double { duration.seconds }
 
     public static func peakRSSMegabytes() -> Int {
         var usage = rusage()

@@ -48,18 +48,7 @@ import Testing
                 #expect(data.version == 2 && data.pendingLoads == 0)
 
                 // Every built-in metric: the same answer for both, over the data's days.
-                let metrics = try MetricService(database: database)
-                for (name, definition) in try MetricStore(database).builtins.sorted(by: { $0.key < $1.key }) {
-                    var given: [String: [String]] = [:]
-                    let names = Set(definition.params.map(\.name))
-                    if names.contains("from") { given["from"] = ["2026-09-15"] }
-                    if names.contains("to") { given["to"] = ["2026-10-05"] }
-                    let answers = try await [onMain, onShard].asyncMap {
-                        try await metrics.answer($0, name: name, version: nil, given: given, now: Date(timeIntervalSince1970: 1_790_500_000)).result
-                    }
-                    #expect(answers[0].rows == answers[1].rows, "\(name)")
-                    #expect(answers[0].columns == answers[1].columns, "\(name)")
-                }
+                try await expectSameBuiltInAnswers(database, onMain, onShard)
                 // The tenant's own SQL runs as its role on the shard.
                 #expect(try await database.withTenantConnection(onShard) { try await queryStrings($0, "SELECT current_user::text, count(*)::text FROM events GROUP BY 1") }
                         == [[onShard.role, "600"]])

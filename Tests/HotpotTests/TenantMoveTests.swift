@@ -46,7 +46,7 @@ import Testing
                 let ledger = try await ImportLedger(database).list(moved).filter { $0.status == "committed" }
                 #expect(ledger.count == Self.files.count)
                 #expect(try await MetricStore(database).dataVersion(moved).pendingLoads == 0)
-                try await Self.expectSameAnswers(database, moved, reference)
+                try await expectSameBuiltInAnswers(database, moved, reference)
 
                 // Nothing left on the shard: schema, role, ledger, replication.
                 let shard = try await database.plane(shard: TestDatabase.shardName)
@@ -148,19 +148,5 @@ import Testing
                        (SELECT count(*) FROM pg_subscription WHERE subname LIKE '%\(tenant.schema)')::text
                 """)
         }.first ?? []
-    }
-
-    static func expectSameAnswers(_ database: HotpotDatabase, _ tenant: TenantRef, _ reference: TenantRef) async throws {
-        let metrics = try MetricService(database: database)
-        for (name, definition) in try MetricStore(database).builtins.sorted(by: { $0.key < $1.key }) {
-            var given: [String: [String]] = [:]
-            let names = Set(definition.params.map(\.name))
-            if names.contains("from") { given["from"] = ["2026-09-15"] }
-            if names.contains("to") { given["to"] = ["2026-10-05"] }
-            let answers = try await [tenant, reference].asyncMap {
-                try await metrics.answer($0, name: name, version: nil, given: given, now: Date(timeIntervalSince1970: 1_790_500_000)).result
-            }
-            #expect(answers[0].rows == answers[1].rows, "\(name)")
-        }
     }
 }

@@ -3,6 +3,7 @@ import HotpotCore
 import HotpotPostgres
 import NIOCore
 import PostgresNIO
+import Testing
 
 /// Chunks of a byte array, optionally failing after `failAfter` chunks (an injected mid-import crash).
 struct TestChunks: AsyncSequence, Sendable {
@@ -88,5 +89,22 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
         z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
         return z ^ (z >> 31)
+    }
+}
+
+/// Every built-in metric answers the same for two tenants that hold the same data (over the days of
+/// the generated events).
+func expectSameBuiltInAnswers(_ database: HotpotDatabase, _ first: TenantRef, _ second: TenantRef) async throws {
+    let metrics = try MetricService(database: database)
+    for (name, definition) in try MetricStore(database).builtins.sorted(by: { $0.key < $1.key }) {
+        var given: [String: [String]] = [:]
+        let names = Set(definition.params.map(\.name))
+        if names.contains("from") { given["from"] = ["2026-09-15"] }
+        if names.contains("to") { given["to"] = ["2026-10-05"] }
+        let answers = try await [first, second].asyncMap {
+            try await metrics.answer($0, name: name, version: nil, given: given, now: Date(timeIntervalSince1970: 1_790_500_000)).result
+        }
+        #expect(answers[0].rows == answers[1].rows, "\(name)")
+        #expect(answers[0].columns == answers[1].columns, "\(name)")
     }
 }

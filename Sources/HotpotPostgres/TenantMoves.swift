@@ -367,7 +367,6 @@ public struct TenantMover: Sendable {
 
     private func waitForInitialCopy(_ tenant: TenantRef, names: ReplicationNames, from source: DataPlane, to target: DataPlane,
                                     timeout: Duration, say: @Sendable (String) -> Void) async throws {
-        let logger = database.logger
         let deadline = ContinuousClock.now + timeout
         var lastPartitionSync = ContinuousClock.now
         while true {
@@ -388,7 +387,6 @@ public struct TenantMover: Sendable {
                 try await syncPartitions(tenant, from: source, to: target)
                 lastPartitionSync = .now
             }
-            _ = logger
             try await Task.sleep(for: .milliseconds(100))
         }
     }

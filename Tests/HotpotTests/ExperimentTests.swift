@@ -239,3 +239,82 @@ extension ExperimentTests {
         #expect(userLevelSE > 1.3 * impressionLevelSE, "user-level se \(userLevelSE) vs impression-level \(impressionLevelSE)")
     }
 }
+
+extension ExperimentTests {
+    /// Events for the rollup-against-scan comparison, over 130 days from 2026-06-01 (UTC noon in
+    /// Shanghai): three arms, users also seen in a second arm, days with clicks, engagements or dwell but
+    /// no impressions in the arm, events without a variant, and one user-day whose capped dwell is past
+    /// what bigint products can hold. Split over `files` imports that overlap in days.
+    static func awkwardExperimentFiles(files: Int, seed: UInt64) -> [String] {
+        var rng = SplitMix64(seed: seed)
+        func below(_ n: UInt64) -> Int { Int(rng.next() % n) }
+        let arms = ["control", "v2", "v3"]
+        let start = 1_780_286_400  // 2026-06-01T04:00:00Z
+        var lines: [[String]] = Array(repeating: [], count: files)
+        var id = 0
+        func emit(_ user: String, day: Int, type: String, dwell: Int?, variant: String) {
+            let time = Date(timeIntervalSince1970: TimeInterval(start + day * 86400 + below(3600)))
+            lines[below(UInt64(files))].append("a\(id),\(time.formatted(.iso8601)),\(user),n\(below(30)),\(type),\(dwell.map(String.init) ?? ""),feed,\(variant)")
+            id += 1
+        }
+        for index in 0..<240 {
+            let user = "u\(index)", arm = arms[index % 3]
+            for day in 0..<130 where below(100) < 12 {
+                // A fifth of the users are seen in another arm on some days; some days have no variant.
+                let variant = below(100) < 4 ? "" : (index % 5 == 0 && below(3) == 0 ? arms[(index + 1) % 3] : arm)
+                let impressions = below(100) < 15 ? 0 : 1 + below(5)
+                for _ in 0..<impressions { emit(user, day: day, type: "impression", dwell: below(2) == 0 ? below(400_000) : nil, variant: variant) }
+                for _ in 0..<below(3) { emit(user, day: day, type: "click", dwell: below(90_000), variant: variant) }
+                if below(4) == 0 { emit(user, day: day, type: ["like", "collect", "comment", "share", "follow"][below(5)], dwell: nil, variant: variant) }
+            }
+        }
+        // 11,000 capped dwells of 5 minutes on one day: 3.3e9 ms, whose square is past bigint.
+        emit("heavy", day: 40, type: "impression", dwell: nil, variant: "v2")
+        for _ in 0..<11_000 { emit("heavy", day: 40, type: "click", dwell: 600_000, variant: "v2") }
+        emit("heavy", day: 41, type: "impression", dwell: 1000, variant: "v2")
+        let header = "event_id,occurred_at,user_id,note_id,event_type,dwell_ms,surface,variant"
+        return lines.map { ([header] + $0).joined(separator: "\n") + "\n" }
+    }
+
+    /// The readout from the variants rollup (ranges of up to 92 days) gives the moments the per-user scan
+    /// gives, for every metric and range, after several imports that overlap in days.
+    @Test func theRollupReadoutEqualsThePerUserScan() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            for file in Self.awkwardExperimentFiles(files: 3, seed: 8) {
+                #expect(try await importText(database, tenant, .events, file, chunkSize: 1 << 16).status == .committed)
+            }
+            let check = """
+                WITH ranges (metric, from_day, to_day) AS (
+                    SELECT m, f::date, t::date
+                    FROM unnest(ARRAY['ctr', 'dwell_per_impression', 'engagement_per_impression', 'clicks_per_user']) AS m,
+                         (VALUES ('2026-06-01', '2026-06-30'), ('2026-05-20', '2026-08-20'), ('2026-06-10', '2026-09-09'),
+                                 ('2026-06-10', '2026-09-10'), ('2026-07-11', '2026-07-11'), ('2026-07-05', '2026-07-20'),
+                                 ('2026-05-01', '2026-10-30'), ('2026-09-01', '2026-12-01')) AS w (f, t)
+                )
+                SELECT r.metric || ' ' || r.from_day || '..' || r.to_day,
+                       hotpot_lib.variant_moments_from_rollups_serve(r.metric, r.from_day, r.to_day, false, NULL)::text,
+                       (SELECT count(*) FROM unnest(a.arms) AS x FULL JOIN unnest(b.arms) AS y ON x.variant = y.variant
+                        WHERE x.variant IS NULL OR y.variant IS NULL OR x.users <> y.users
+                           OR abs(x.sx - y.sx) > 1e-9 * greatest(abs(y.sx), 1) OR abs(x.sy - y.sy) > 1e-9 * greatest(abs(y.sy), 1)
+                           OR abs(x.sxx - y.sxx) > 1e-9 * greatest(abs(y.sxx), 1) OR abs(x.syy - y.syy) > 1e-9 * greatest(abs(y.syy), 1)
+                           OR abs(x.sxy - y.sxy) > 1e-9 * greatest(abs(y.sxy), 1))::text,
+                       (a.users_in_several_variants = b.users_in_several_variants)::text, coalesce(cardinality(b.arms), 0)::text,
+                       b.users_in_several_variants::text
+                FROM ranges AS r
+                CROSS JOIN LATERAL hotpot_lib.variant_moments(r.metric, r.from_day, r.to_day) AS a
+                CROSS JOIN LATERAL hotpot_lib.variant_moments_scan(r.metric, r.from_day, r.to_day) AS b
+                """
+            let rows = try await tenantRows(database, tenant, check)
+            #expect(rows.count == 32)
+            for row in rows {
+                #expect(row[2] == "0" && row[3] == "true", "\(row[0] ?? "") differs from the scan: \(row)")
+            }
+            // Up to 92 days come from the rollup; the 93-day and longer ranges from the scan.
+            #expect(rows.filter { $0[1] == "true" }.count == 20)
+            #expect(rows.contains { $0[4] == "3" } && rows.contains { ($0[5].flatMap { Int($0) } ?? 0) > 0 }, "three arms and users in several")
+            // The heavy user-day took the numeric statement.
+            let heavy = try await tenantRows(database, tenant, "SELECT (dwell_capped > 3037000499)::text FROM user_variant_daily WHERE user_id = 'heavy' AND day = '2026-07-11'")
+            #expect(heavy == [["true"]])
+        }
+    }
+}

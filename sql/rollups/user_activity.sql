@@ -16,6 +16,10 @@ CREATE TABLE user_variant_daily (
 );
 CREATE UNIQUE INDEX user_variant_daily_key ON user_variant_daily (user_id, day, variant) NULLS NOT DISTINCT;
 CREATE INDEX user_variant_daily_day_idx ON user_variant_daily (day);
+-- The rare rows of a variant with clicks, engagements or dwell but no impressions: experiment readouts
+-- from rollups (hotpot_lib.variant_moments) look up the users these make sums for but not users of the arm.
+CREATE INDEX user_variant_daily_without_impressions_idx ON user_variant_daily (day)
+    WHERE impressions = 0 AND variant IS NOT NULL AND (clicks <> 0 OR engagements <> 0 OR dwell_capped <> 0);
 
 -- Per user: first time seen in events (cohorts).
 CREATE TABLE user_first_seen (
@@ -52,7 +56,8 @@ CREATE TABLE cohort_weeks (
 
 -- step: events
 -- What this run changed: new active days (for audience_days), users newly seen in a variant on a day
--- (for variant_user_days) and users moving to another first week.
+-- and what this run adds per user, day and variant (for the variants rollup), and users moving to
+-- another first week.
 CREATE TEMP TABLE rollup_new_user_days (user_id text NOT NULL, day date NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE rollup_new_variant_days (user_id text NOT NULL, variant text NOT NULL, day date NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE rollup_cohort_moves (user_id text NOT NULL, old_week date NOT NULL, new_week date NOT NULL) ON COMMIT DROP;
@@ -104,7 +109,7 @@ FROM upserted AS u
 JOIN rollup_user_delta AS d ON d.user_id = u.user_id AND d.day = u.day AND d.variant = u.variant
 WHERE d.impressions > 0 AND u.impressions = d.impressions;
 
-DROP TABLE rollup_user_delta, rollup_user_day_change;
+DROP TABLE rollup_user_day_change;
 
 -- user_first_seen, and daily_users.new_users: a new user counts on their first day; a user whose first
 -- event turns out earlier (a late file) moves from the old first day to the new one. Every part of one

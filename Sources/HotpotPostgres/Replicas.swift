@@ -161,8 +161,10 @@ public struct ReplicaStore: Sendable {
         return try await list().first { $0.id == id } ?? ReplicaInfo(id: id, shard: plane.name, host: settings.host, port: settings.port, reachable: false)
     }
 
-    public func list() async throws -> [ReplicaInfo] {
-        try await ReplicaMonitor(database).refresh()
+    /// The registered replicas with their last check. `checkNow`: check them first, for a process that runs
+    /// no monitor (the CLI), where the last check would be none and every replica would show unreachable.
+    public func list(checkNow: Bool = false) async throws -> [ReplicaInfo] {
+        if checkNow { try await ReplicaMonitor(database).checkOnce() } else { try await ReplicaMonitor(database).refresh() }
         return await database.replicas.all.map { replica in
             replica.state.withLock { state in
                 ReplicaInfo(id: replica.id, shard: replica.shard, host: replica.settings.host, port: replica.settings.port, reachable: state.reachable,

@@ -153,9 +153,9 @@ public struct ShardStore: Sendable {
         return try await info(plane)
     }
 
-    /// Every plane, the main database first.
-    public func list() async throws -> [ShardInfo] {
-        let replicas = try await ReplicaStore(database).list()
+    /// Every plane, the main database first. `checkReplicas`: see `ReplicaStore.list(checkNow:)`.
+    public func list(checkReplicas: Bool = false) async throws -> [ShardInfo] {
+        let replicas = try await ReplicaStore(database).list(checkNow: checkReplicas)
         return try await planeInfos(database.planes(fresh: true)).map { info in
             var info = info
             info.replicas = replicas.filter { $0.shard == info.name }

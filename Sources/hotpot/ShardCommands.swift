@@ -26,7 +26,7 @@ struct ShardCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the main database and the shards: tenants, events loaded, reachability.")
         func run() async throws {
             try await reportingErrors {
-                let shards = try await Runtime.withMigratedDatabase { database, _ in try await ShardStore(database).list() }
+                let shards = try await Runtime.withMigratedDatabase { database, _ in try await ShardStore(database).list(checkReplicas: true) }
                 print("name\thost:port/database\ttenants\tevents\tstatus")
                 for shard in shards {
                     let status = shard.reachable ? "ok" : "unreachable: \(shard.error ?? "")"

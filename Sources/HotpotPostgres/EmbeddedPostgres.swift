@@ -326,7 +326,10 @@ func runTool(_ path: String, _ arguments: [String], runAs: String? = nil) throws
 }
 
 /// posix_spawn + waitpid: Foundation's Process can miss the exit of a child whose own children live on
-/// (pg_ctl's server), which left `pg_ctl start` waiting forever.
+/// (pg_ctl's server), which left `pg_ctl start` waiting forever. The child gets no descriptor but its
+/// standard input and output: NIO's sockets are not close-on-exec, and a PostgreSQL server started
+/// while one was open kept it open for its whole life, so closing that connection (a tenant move's
+/// lock, an HTTP client's keep-alive) no longer reached the other end.
 func spawnAndWait(_ argv: [String], outputPath: String) throws -> (Int32, String) {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -334,6 +337,7 @@ func spawnAndWait(_ argv: [String], outputPath: String) throws -> (Int32, String
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    try closeInheritedDescriptors(&actions)
     var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
     defer { for pointer in cArguments { free(pointer) } }
     var pid: pid_t = 0
@@ -349,6 +353,20 @@ func spawnAndWait(_ argv: [String], outputPath: String) throws -> (Int32, String
     // WIFEXITED / WEXITSTATUS, which Swift does not import as functions.
     let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return (exitCode, output)
+}
+
+/// Adds "close every descriptor from 3 up" to a spawn's file actions: glibc (2.34+) has it as
+/// `posix_spawn_file_actions_addclosefrom_np`, which Swift does not import, so it is looked up.
+private func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) throws {
+    #if canImport(Glibc)
+    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
+        throw HotpotError.configuration("this C library cannot keep open descriptors from child processes (glibc 2.34 or newer is needed)")
+    }
+    let addCloseFrom = unsafeBitCast(symbol, to: AddCloseFrom.self)
+    let result = addCloseFrom(&actions, 3)
+    guard result == 0 else { throw HotpotError.configuration("posix_spawn_file_actions_addclosefrom_np: \(String(cString: strerror(result)))") }
+    #endif
 }
 
 /// Runs a program found on PATH and returns its standard output.

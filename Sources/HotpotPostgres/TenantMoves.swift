@@ -38,6 +38,8 @@ public struct TenantMover: Sendable {
         public var copyTimeout: Duration = .seconds(1800)
         /// Longest pause before the move gives up and lets imports continue where they were.
         public var pauseTimeout: Duration = .seconds(30)
+        /// Longest wait for the tenant's move lock (held by a live mover, or by a pass settling a dead one's).
+        public var lockWait: Duration = .seconds(20)
         public var progress: (@Sendable (String) -> Void)?
         /// Tests: stop dead after this phase, skipping every cleanup, as a killed process would.
         public var dieAfter: Phase?
@@ -50,6 +52,20 @@ public struct TenantMover: Sendable {
 
     public enum Phase: String, Sendable {
         case copyCreated, copying, paused, controlRowsCopied, sourceMarked, switched
+    }
+
+    /// What one pass of `maintain` did with the tenants that had an open move.
+    public struct MoveMaintenance: Sendable {
+        public struct Failure: Sendable, CustomStringConvertible {
+            public let tenant: String
+            public let reason: String
+            public var description: String { "\(tenant): \(reason)" }
+        }
+        /// Tenants whose open moves were settled (undone or finished).
+        public var settled: [String] = []
+        /// Tenants whose move lock another process holds (a live mover, or another pass settling them).
+        public var busy: [String] = []
+        public var failed: [Failure] = []
     }
 
     /// Thrown (by tests' `dieAfter`) where the process would have died.
@@ -69,11 +85,17 @@ public struct TenantMover: Sendable {
         let say = options.progress ?? { _ in }
 
         // One mover per tenant: a session lock on the main database, held for the whole move (a mover
-        // that dies releases it with its connection).
+        // that dies releases it with its connection). A server's `maintain` pass holds it for the few
+        // seconds it takes to settle what a dead mover left, so a busy lock is waited for a while
+        // before the move is refused.
         let lock = try await HotpotDatabase.connectDirectly(database.settings, logger: logger)
         defer { Task { try? await lock.close() } }
-        guard try await Self.tryLock(lock, key: Self.moveLockKey(tenant), logger: logger) else {
-            throw HotpotError.conflict("tenant '\(slug)' is being moved by another process")
+        let lockWaitEnds = ContinuousClock.now + options.lockWait
+        while try await !Self.tryLock(lock, key: Self.moveLockKey(tenant), holder: "move", logger: logger) {
+            guard ContinuousClock.now < lockWaitEnds else {
+                throw HotpotError.conflict("tenant '\(slug)' is being moved by another process")
+            }
+            try await Task.sleep(for: .milliseconds(200))
         }
         try await recover(tenant, logger: logger)
         try await checkServers(source: source, target: target)
@@ -199,22 +221,35 @@ public struct TenantMover: Sendable {
     /// Finishes what movers that are gone left: undoes a move that had not switched (the tenant stays
     /// where it was), completes one that had, and drops old copies whose grace period is over. `hotpot
     /// serve` runs it every half minute.
-    public func maintain(logger: Logger) async throws {
+    @discardableResult
+    public func maintain(logger: Logger) async throws -> MoveMaintenance {
         let rows = try await database.client.query("""
             SELECT DISTINCT tenant_id FROM hotpot_control.tenant_moves WHERE state IN ('copying', 'switched')
             """, logger: logger)
         var tenantIDs: [UUID] = []
         for try await id in rows.decode(UUID.self) { tenantIDs.append(id) }
         let store = TenantStore(database)
+        var result = MoveMaintenance()
         for id in tenantIDs {
             guard let tenant = try await store.find(id: id)?.ref else { continue }
             let lock = try await HotpotDatabase.connectDirectly(database.settings, logger: logger)
-            if try await Self.tryLock(lock, key: Self.moveLockKey(tenant), logger: logger) {
-                try? await recover(tenant, logger: logger)
+            do {
+                if try await Self.tryLock(lock, key: Self.moveLockKey(tenant), holder: "maintain", logger: logger) {
+                    try await recover(tenant, logger: logger)
+                    result.settled.append(tenant.slug)
+                } else {
+                    result.busy.append(tenant.slug)
+                }
+            } catch {
+                // One tenant's failure does not keep the others waiting; the next pass tries again.
+                let reason = String(describing: error.unwrappedTransactionError)
+                logger.warning("settling a tenant's move failed; the next pass tries again", metadata: ["tenant": .string(tenant.slug), "error": .string(reason)])
+                result.failed.append(.init(tenant: tenant.slug, reason: reason))
             }
             try? await lock.close()
         }
         try await dropOldCopies(logger: logger)
+        return result
     }
 
     /// Under the tenant's move lock: settles an unfinished move of the tenant by what the main database
@@ -280,7 +315,7 @@ public struct TenantMover: Sendable {
             if only == nil {
                 let lock = try await HotpotDatabase.connectDirectly(database.settings, logger: logger)
                 defer { Task { try? await lock.close() } }
-                guard try await Self.tryLock(lock, key: Self.moveLockKey(tenant), logger: logger) else { continue }
+                guard try await Self.tryLock(lock, key: Self.moveLockKey(tenant), holder: "drop old copies", logger: logger) else { continue }
                 try await dropOldCopies(of: tenant, logger: logger)
                 continue
             }
@@ -606,7 +641,9 @@ public struct TenantMover: Sendable {
         return result
     }
 
-    static func tryLock(_ connection: PostgresConnection, key: Int64, logger: Logger) async throws -> Bool {
+    /// `holder` names the lock's connection in `pg_stat_activity`, so an operator sees who holds a move.
+    static func tryLock(_ connection: PostgresConnection, key: Int64, holder: String, logger: Logger) async throws -> Bool {
+        try await connection.query(PostgresQuery(unsafeSQL: "SET application_name = \(quoteLiteral("hotpot move lock: " + holder))"), logger: logger)
         for try await locked in try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger).decode(Bool.self) { return locked }
         return false
     }

@@ -1,6 +1,6 @@
 import Foundation
 import HotpotCore
-import HotpotPostgres
+@testable import HotpotPostgres
 import Logging
 import Testing
 
@@ -36,6 +36,18 @@ import Testing
         let third = try launcher.start()
         #expect(third.startedHere)
         try third.stop()
+    }
+
+    /// A server (or tool) started while connections are open must not hold them: an inherited socket
+    /// outlives the close of its connection, and a closed tenant move's lock stayed held for as long as
+    /// a replica started meanwhile ran.
+    @Test func childProcessesInheritNoOpenDescriptors() async throws {
+        let database = try await TestDatabase.shared()
+        try await database.withDirectConnection { _ in
+            let descriptors = try captureTool("ls", ["/proc/self/fd"]).split(whereSeparator: \.isWhitespace)
+            // 0-2, and the directory ls reads.
+            #expect(descriptors == ["0", "1", "2", "3"])
+        }
     }
 
     @Test func wrongPasswordIsRefused() async throws {

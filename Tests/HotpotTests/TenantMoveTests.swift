@@ -125,15 +125,20 @@ import Testing
     /// What the move left: until nothing is open, as `hotpot serve` would (the dead mover's lock goes with
     /// its connection, a moment after it died).
     static func settle(_ database: HotpotDatabase, _ tenant: TenantRef) async throws {
+        var last = TenantMover.MoveMaintenance()
         for _ in 0..<300 {
-            try await TenantMover(database).maintain(logger: TestDatabase.logger)
+            last = try await TenantMover(database).maintain(logger: TestDatabase.logger)
             let open = try await database.client.withConnection {
                 try await queryStrings($0, "SELECT count(*)::text FROM hotpot_control.tenant_moves WHERE state IN ('copying', 'switched') AND tenant_id = '\(tenant.id.uuidString)'")
             }
             if open == [["0"]] { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        Issue.record("moves stayed open")
+        // Who holds move locks (each lock connection names itself), for the failure's reader.
+        let holders = try await database.client.withConnection {
+            try await queryStrings($0, "SELECT a.application_name, a.backend_start::text FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND a.application_name LIKE 'hotpot move lock%'")
+        }
+        Issue.record("moves stayed open; the last pass: busy \(last.busy), failed \(last.failed); move locks held: \(holders)")
     }
 
     /// Schema, role, committed ledger rows, publications + slots, subscriptions of the tenant on a plane.

@@ -138,7 +138,11 @@ FROM (SELECT a.variant, a.day, b.day AS later_day, CASE WHEN a.day = b.day THEN 
              sum(a.c1::numeric * b.y1 - a.c0::numeric * b.y0) AS cy, sum(b.c1::numeric * a.y1 - b.c0::numeric * a.y0) AS yc,
              sum(a.e1::numeric * b.y1 - a.e0::numeric * b.y0) AS ey, sum(b.e1::numeric * a.y1 - b.e0::numeric * a.y0) AS ye,
              sum(a.w1::numeric * b.y1 - a.w0::numeric * b.y0) AS wy, sum(b.w1::numeric * a.y1 - b.w0::numeric * a.y0) AS yw
-      FROM rollup_variant_pair_values AS a
+      -- Only the (user, variant) with a large value: both days of a pair are the same user's and
+      -- variant's, so the others cannot have one, and the join over every pair (most of the fold's
+      -- time) is not run a second time to find none.
+      FROM (SELECT DISTINCT user_id, variant FROM rollup_variant_pair_values WHERE NOT small) AS large
+      JOIN rollup_variant_pair_values AS a ON a.user_id = large.user_id AND a.variant = large.variant
       JOIN rollup_variant_pair_values AS b
         ON b.user_id = a.user_id AND b.variant = a.variant AND b.day >= a.day AND b.day < a.day + hotpot_lib.variant_pair_days()
       WHERE (a.touched OR b.touched) AND NOT (a.small AND b.small)

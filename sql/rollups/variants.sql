@@ -106,18 +106,29 @@ INSERT INTO variant_day_pairs AS g (variant, day, later_day, y, c, e, w, yy, cc,
 SELECT variant, day, later_day, coalesce(y, 0), coalesce(c, 0), coalesce(e, 0), coalesce(w, 0),
        f * yy, f * cc, f * ee, f * ww,
        cy + CASE WHEN f = 2 THEN yc ELSE 0 END, ey + CASE WHEN f = 2 THEN ye ELSE 0 END, wy + CASE WHEN f = 2 THEN yw ELSE 0 END
-FROM (SELECT a.variant, a.day, b.day AS later_day, CASE WHEN a.day = b.day THEN 1 ELSE 2 END AS f,
-             sum(a.y1 - a.y0) FILTER (WHERE a.day = b.day) AS y, sum(a.c1 - a.c0) FILTER (WHERE a.day = b.day) AS c,
-             sum(a.e1 - a.e0) FILTER (WHERE a.day = b.day) AS e, sum(a.w1 - a.w0) FILTER (WHERE a.day = b.day) AS w,
-             sum(a.y1 * b.y1 - a.y0 * b.y0) AS yy, sum(a.c1 * b.c1 - a.c0 * b.c0) AS cc,
-             sum(a.e1 * b.e1 - a.e0 * b.e0) AS ee, sum(a.w1 * b.w1 - a.w0 * b.w0) AS ww,
-             sum(a.c1 * b.y1 - a.c0 * b.y0) AS cy, sum(b.c1 * a.y1 - b.c0 * a.y0) AS yc,
-             sum(a.e1 * b.y1 - a.e0 * b.y0) AS ey, sum(b.e1 * a.y1 - b.e0 * a.y0) AS ye,
-             sum(a.w1 * b.y1 - a.w0 * b.y0) AS wy, sum(b.w1 * a.y1 - b.w0 * a.y0) AS yw
-      FROM rollup_variant_pair_values AS a
-      JOIN rollup_variant_pair_values AS b
-        ON b.user_id = a.user_id AND b.variant = a.variant AND b.day >= a.day AND b.day < a.day + hotpot_lib.variant_pair_days()
-      WHERE (a.touched OR b.touched) AND a.small AND b.small
+FROM (SELECT (a).variant, (a).day, (b).day AS later_day, CASE WHEN (a).day = (b).day THEN 1 ELSE 2 END AS f,
+             sum((a).y1 - (a).y0) FILTER (WHERE (a).day = (b).day) AS y, sum((a).c1 - (a).c0) FILTER (WHERE (a).day = (b).day) AS c,
+             sum((a).e1 - (a).e0) FILTER (WHERE (a).day = (b).day) AS e, sum((a).w1 - (a).w0) FILTER (WHERE (a).day = (b).day) AS w,
+             sum((a).y1 * (b).y1 - (a).y0 * (b).y0) AS yy, sum((a).c1 * (b).c1 - (a).c0 * (b).c0) AS cc,
+             sum((a).e1 * (b).e1 - (a).e0 * (b).e0) AS ee, sum((a).w1 * (b).w1 - (a).w0 * (b).w0) AS ww,
+             sum((a).c1 * (b).y1 - (a).c0 * (b).y0) AS cy, sum((b).c1 * (a).y1 - (b).c0 * (a).y0) AS yc,
+             sum((a).e1 * (b).y1 - (a).e0 * (b).y0) AS ey, sum((b).e1 * (a).y1 - (b).e0 * (a).y0) AS ye,
+             sum((a).w1 * (b).y1 - (a).w0 * (b).y0) AS wy, sum((b).w1 * (a).y1 - (b).w0 * (a).y0) AS yw
+      -- The pairs with a touched day, as the pairs whose first day is touched plus those whose first day
+      -- is not and whose second is: each half joins the few touched rows with a user's days, where one
+      -- join filtered afterwards on "either touched" formed every pair of a touched user's days.
+      -- a and b are the two days' rows (composite columns, so both halves feed one aggregate).
+      FROM (SELECT a, b
+            FROM rollup_variant_pair_values AS a
+            JOIN rollup_variant_pair_values AS b
+              ON b.user_id = a.user_id AND b.variant = a.variant AND b.day >= a.day AND b.day < a.day + hotpot_lib.variant_pair_days()
+            WHERE a.touched AND a.small AND b.small
+            UNION ALL
+            SELECT a, b
+            FROM rollup_variant_pair_values AS b
+            JOIN rollup_variant_pair_values AS a
+              ON a.user_id = b.user_id AND a.variant = b.variant AND a.day < b.day AND b.day < a.day + hotpot_lib.variant_pair_days()
+            WHERE b.touched AND NOT a.touched AND a.small AND b.small) AS pair
       GROUP BY 1, 2, 3) AS s
 ORDER BY 1, 2, 3
 ON CONFLICT (variant, day, later_day) DO UPDATE SET

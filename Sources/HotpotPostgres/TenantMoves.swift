@@ -88,10 +88,10 @@ public struct TenantMover: Sendable {
         // that dies releases it with its connection). A server's `maintain` pass holds it for the few
         // seconds it takes to settle what a dead mover left, so a busy lock is waited for a while
         // before the move is refused.
-        let lock = try await HotpotDatabase.connectDirectly(database.settings, logger: logger)
+        let lock = try await openLockConnection(holder: "move", logger: logger)
         defer { Task { try? await lock.close() } }
         let lockWaitEnds = ContinuousClock.now + options.lockWait
-        while try await !Self.tryLock(lock, key: Self.moveLockKey(tenant), holder: "move", logger: logger) {
+        while try await !Self.tryLock(lock, key: Self.moveLockKey(tenant), logger: logger) {
             guard ContinuousClock.now < lockWaitEnds else {
                 throw HotpotError.conflict("tenant '\(slug)' is being moved by another process")
             }
@@ -232,9 +232,9 @@ public struct TenantMover: Sendable {
         var result = MoveMaintenance()
         for id in tenantIDs {
             guard let tenant = try await store.find(id: id)?.ref else { continue }
-            let lock = try await HotpotDatabase.connectDirectly(database.settings, logger: logger)
+            let lock = try await openLockConnection(holder: "maintain", logger: logger)
             do {
-                if try await Self.tryLock(lock, key: Self.moveLockKey(tenant), holder: "maintain", logger: logger) {
+                if try await Self.tryLock(lock, key: Self.moveLockKey(tenant), logger: logger) {
                     try await recover(tenant, logger: logger)
                     result.settled.append(tenant.slug)
                 } else {
@@ -313,9 +313,9 @@ public struct TenantMover: Sendable {
         for (id, tenantID, from) in due {
             guard let tenant = try await TenantStore(database).find(id: tenantID)?.ref else { continue }
             if only == nil {
-                let lock = try await HotpotDatabase.connectDirectly(database.settings, logger: logger)
+                let lock = try await openLockConnection(holder: "drop old copies", logger: logger)
                 defer { Task { try? await lock.close() } }
-                guard try await Self.tryLock(lock, key: Self.moveLockKey(tenant), holder: "drop old copies", logger: logger) else { continue }
+                guard try await Self.tryLock(lock, key: Self.moveLockKey(tenant), logger: logger) else { continue }
                 try await dropOldCopies(of: tenant, logger: logger)
                 continue
             }
@@ -641,9 +641,20 @@ public struct TenantMover: Sendable {
         return result
     }
 
-    /// `holder` names the lock's connection in `pg_stat_activity`, so an operator sees who holds a move.
-    static func tryLock(_ connection: PostgresConnection, key: Int64, holder: String, logger: Logger) async throws -> Bool {
-        try await connection.query(PostgresQuery(unsafeSQL: "SET application_name = \(quoteLiteral("hotpot move lock: " + holder))"), logger: logger)
+    /// A connection of its own for a tenant's move lock, named after `holder` in `pg_stat_activity` so an
+    /// operator sees who holds a move.
+    private func openLockConnection(holder: String, logger: Logger) async throws -> PostgresConnection {
+        let connection = try await HotpotDatabase.connectDirectly(database.settings, logger: logger)
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: "SET application_name = \(quoteLiteral("hotpot move lock: " + holder))"), logger: logger)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    static func tryLock(_ connection: PostgresConnection, key: Int64, logger: Logger) async throws -> Bool {
         for try await locked in try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger).decode(Bool.self) { return locked }
         return false
     }

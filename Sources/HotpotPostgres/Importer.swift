@@ -136,10 +136,10 @@ public struct Importer: Sendable {
 
                     let importID = try await Self.insertLedgerRow(connection, request: request, summary: summary, started: started, logger: logger)
                     summary.importId = importID
-                    let (loaded, duplicate) = try await merge(connection, kind: kind, tenant: tenant, importID: importID, logger: logger)
-                    summary.rowsLoaded = loaded
-                    summary.rowsDuplicate = duplicate
-                    summary.dataVersion = try await Self.bumpDataVersion(connection, tenant: tenant, withEvents: kind == .events, logger: logger)
+                    let merged = try await merge(connection, kind: kind, tenant: tenant, importID: importID, logger: logger)
+                    summary.rowsLoaded = merged.loaded
+                    summary.rowsDuplicate = merged.duplicate
+                    summary.dataVersion = try await Self.bumpDataVersion(connection, tenant: tenant, withEvents: kind == .events, newestEvent: merged.newestEvent, logger: logger)
                     let final = finish(.committed)
                     try await Self.completeLedgerRow(connection, id: importID, summary: final, rejects: rejects, logger: logger)
                     try await connection.query("COMMIT", logger: logger)
@@ -317,8 +317,8 @@ public struct Importer: Sendable {
         return summary
     }
 
-    /// Merges the staged rows into the tenant's tables; returns (loaded, duplicate) row counts.
-    private func merge(_ connection: PostgresConnection, kind: ImportKind, tenant: TenantRef, importID: Int64, logger: Logger) async throws -> (Int, Int) {
+    /// Merges the staged rows into the tenant's tables.
+    private func merge(_ connection: PostgresConnection, kind: ImportKind, tenant: TenantRef, importID: Int64, logger: Logger) async throws -> MergeOutcome {
         let sql = database.sql
         var binds = PostgresBindings()
         binds.append(importID)
@@ -333,21 +333,31 @@ public struct Importer: Sendable {
             // for every load before this one.
             try await RollupFolder.foldPending(connection, tenant: tenant, manifest: sql.rollups, logger: logger)
             try await Rollups.aroundMerge(steps.before, manifest: sql.rollups, on: connection, logger: logger)
-            var counts = (0, 0)
+            var outcome = MergeOutcome(loaded: 0, duplicate: 0)
             let rows = try await connection.query(PostgresQuery(unsafeSQL: merge, binds: binds), logger: logger)
-            for try await (loaded, duplicate) in rows.decode((Int, Int).self) { counts = (loaded, duplicate) }
+            for try await (loaded, duplicate) in rows.decode((Int, Int).self) { outcome = MergeOutcome(loaded: loaded, duplicate: duplicate) }
             try await Rollups.aroundMerge(steps.after, manifest: sql.rollups, on: connection, logger: logger)
-            return counts
+            return outcome
         case .events:
-            try await connection.execute(script: sql.imports.freshEvents, logger: logger)
             try await ensurePartitions(connection, tenant: tenant, logger: logger)
             // Raw data only: the rollup worker folds these events in after the commit.
-            try await connection.query(PostgresQuery(unsafeSQL: sql.imports.insertEvents, binds: binds), logger: logger)
-            let counts = try await connection.query("SELECT (SELECT count(*) FROM rollup_source)::int8, (SELECT count(*) FROM import_events)::int8", logger: logger)
-            var result = (0, 0)
-            for try await (fresh, staged) in counts.decode((Int, Int).self) { result = (fresh, staged - fresh) }
-            return result
+            var stored = StoredEvents(count: 0, newest: nil)
+            for try await (count, newest) in try await connection.query(PostgresQuery(unsafeSQL: sql.imports.insertEvents, binds: binds), logger: logger).decode((Int, Date?).self) {
+                stored = StoredEvents(count: count, newest: newest)
+            }
+            var staged = 0
+            for try await count in try await connection.query("SELECT count(*)::int8 FROM import_events", logger: logger).decode(Int.self) { staged = count }
+            return MergeOutcome(loaded: stored.count, duplicate: staged - stored.count, newestEvent: stored.newest)
         }
+    }
+
+    private struct StoredEvents { var count: Int; var newest: Date? }
+
+    /// What a merge did: rows loaded, rows that were already there, and for events the newest event time stored.
+    struct MergeOutcome {
+        var loaded: Int
+        var duplicate: Int
+        var newestEvent: Date? = nil
     }
 
     /// Creates the monthly partitions the new events need, in their own short transaction on another
@@ -428,15 +438,16 @@ public struct Importer: Sendable {
         }
     }
 
-    static func bumpDataVersion(_ connection: PostgresConnection, tenant: TenantRef, withEvents: Bool, logger: Logger) async throws -> Int64 {
-        // as_of is the newest event time; only event imports move it (rollup_source exists only then).
+    static func bumpDataVersion(_ connection: PostgresConnection, tenant: TenantRef, withEvents: Bool, newestEvent: Date?, logger: Logger) async throws -> Int64 {
+        // as_of is the newest event time stored; only event imports move it.
         // An event load is pending until the rollup worker folds it; any other import folded what was
         // pending before merging, so the rollups are exact for it at once.
         let progress = withEvents
-            ? "as_of = GREATEST(as_of, (SELECT max(occurred_at) FROM rollup_source)), pending_since = CASE WHEN rollup_version = version THEN now() ELSE pending_since END"
+            ? "as_of = GREATEST(as_of, $2::timestamptz), pending_since = CASE WHEN rollup_version = version THEN now() ELSE pending_since END"
             : "rollup_version = version + 1, rolled_up_at = now(), pending_since = NULL"
         var binds = PostgresBindings()
         binds.append(tenant.id)
+        if withEvents { binds.append(newestEvent) }
         let rows = try await connection.query(PostgresQuery(unsafeSQL: """
             UPDATE hotpot_control.data_versions SET version = version + 1, \(progress), updated_at = now()
             WHERE tenant_id = $1 RETURNING version

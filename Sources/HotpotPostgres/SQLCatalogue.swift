@@ -14,8 +14,8 @@ public struct SQLCatalogue: Sendable {
     public struct ImportStatements: Sendable {
         var stagingEvents, stagingNotes, stagingUsers, stagingNoteTags: String
         var mergeNotes, mergeUsers, mergeNoteTags: String
-        /// Marks the staged events that are new (sql/imports/fresh_events.sql) and inserts them.
-        public var freshEvents, insertEvents: String
+        /// Stores the staged events that are new (sql/imports/insert_events.sql).
+        public var insertEvents: String
         /// The months the staged events fall in, for their partitions.
         public var eventMonths: String
 
@@ -56,7 +56,7 @@ public struct SQLCatalogue: Sendable {
             stagingUsers: try read("imports/staging_users.sql"), stagingNoteTags: try read("imports/staging_note_tags.sql"),
             mergeNotes: try read("imports/merge_notes.sql"), mergeUsers: try read("imports/merge_users.sql"),
             mergeNoteTags: try read("imports/merge_note_tags.sql"),
-            freshEvents: try read("imports/fresh_events.sql"), insertEvents: try read("imports/insert_events.sql"),
+            insertEvents: try read("imports/insert_events.sql"),
             eventMonths: try read("imports/event_months.sql"))
 
         let names = try files.sql.fileNames(in: "rollups")

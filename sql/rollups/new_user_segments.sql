@@ -3,8 +3,8 @@
 -- 89 days after it (tenant-local), the metric's longest new-user period; users without signup_at have
 -- none. Segments follow the users and notes tables as they are now: a users import that changes a
 -- user's sign-up day or interests, or a notes import that changes a note's category, recomputes the
--- users concerned from their events (the steps below), through events_user_time_idx
--- (sql/tenant/0011_new_user_segments.sql).
+-- users concerned from their events (the steps below): a scan of events with a hash on the changed notes
+-- or users, paid only by the notes and users imports that change categories, sign-up days or interests.
 
 -- Per user, segment and day: the basis of the two rollups below. signup_day is the user's, kept here so
 -- a recomputation can take a user's rows out of the rollups without the user's old values.
@@ -114,23 +114,30 @@ DROP TABLE rollup_new_segment_days;
 -- step: notes.before
 -- Notes whose category changes move their events between new-user segments: the moves per user and day,
 -- applied by the notes.after step between the count-out and count-in steps.
-CREATE TEMP TABLE rollup_segment_moves ON COMMIT DROP AS
-SELECT e.user_id, e.occurred_at::date AS day, u.signup_at::date AS signup_day,
-       hotpot_lib.interest_segment(n.category, u.interests) AS old_segment,
-       hotpot_lib.interest_segment(l.category, u.interests) AS new_segment,
-       count(*) FILTER (WHERE e.event_type = 'impression') AS impressions,
-       count(*) FILTER (WHERE e.event_type = 'click') AS clicks
+CREATE TEMP TABLE rollup_recategorized_notes ON COMMIT DROP AS
+SELECT l.note_id, n.category AS old_category, l.category AS new_category
 FROM rollup_latest_notes AS l
 LEFT JOIN notes AS n ON n.note_id = l.note_id
--- Each changed note's events through events_note_time_idx (LATERAL, OFFSET 0: the staged notes have no
--- statistics, and as a plain join the planner may hash every event).
-CROSS JOIN LATERAL (SELECT x.user_id, x.occurred_at, x.event_type FROM events AS x
-                    WHERE x.note_id = l.note_id AND x.event_type IN ('impression', 'click') OFFSET 0) AS e
+WHERE l.category IS DISTINCT FROM n.category;
+
+-- Planned for its size: the hash side of the scan of events below (none when no category changed).
+ANALYZE rollup_recategorized_notes;
+
+CREATE TEMP TABLE rollup_segment_moves ON COMMIT DROP AS
+SELECT e.user_id, e.occurred_at::date AS day, u.signup_at::date AS signup_day,
+       hotpot_lib.interest_segment(c.old_category, u.interests) AS old_segment,
+       hotpot_lib.interest_segment(c.new_category, u.interests) AS new_segment,
+       count(*) FILTER (WHERE e.event_type = 'impression') AS impressions,
+       count(*) FILTER (WHERE e.event_type = 'click') AS clicks
+FROM rollup_recategorized_notes AS c
+JOIN events AS e ON e.note_id = c.note_id
 JOIN users AS u ON u.user_id = e.user_id
-WHERE l.category IS DISTINCT FROM n.category
+WHERE e.event_type IN ('impression', 'click')
   AND e.occurred_at::date - u.signup_at::date BETWEEN 0 AND 89
-  AND hotpot_lib.interest_segment(n.category, u.interests) <> hotpot_lib.interest_segment(l.category, u.interests)
+  AND hotpot_lib.interest_segment(c.old_category, u.interests) <> hotpot_lib.interest_segment(c.new_category, u.interests)
 GROUP BY 1, 2, 3, 4, 5;
+
+DROP TABLE rollup_recategorized_notes;
 
 CREATE TEMP TABLE rollup_segment_users ON COMMIT DROP AS
 SELECT DISTINCT user_id FROM rollup_segment_moves;
@@ -190,19 +197,17 @@ DROP TABLE rollup_segment_moves;
 -- new sign-up day and interests.
 DELETE FROM new_user_segment_days WHERE user_id IN (SELECT user_id FROM rollup_segment_users);
 
--- Each user's events in their first 90 days, through events_user_time_idx.
+-- Each user's events in their first 90 days.
 INSERT INTO new_user_segment_days (user_id, segment, day, signup_day, impressions, clicks)
 SELECT u.user_id, hotpot_lib.interest_segment(n.category, u.interests), e.occurred_at::date, u.signup_at::date,
        count(*) FILTER (WHERE e.event_type = 'impression'), count(*) FILTER (WHERE e.event_type = 'click')
 FROM rollup_segment_users AS s
 JOIN users AS u ON u.user_id = s.user_id
-CROSS JOIN LATERAL (SELECT x.note_id, x.occurred_at, x.event_type FROM events AS x
-                    WHERE x.user_id = u.user_id
-                      AND x.occurred_at >= u.signup_at::date::timestamptz
-                      AND x.occurred_at < (u.signup_at::date + 90)::timestamptz
-                      AND x.event_type IN ('impression', 'click')
-                    OFFSET 0) AS e
+JOIN events AS e ON e.user_id = u.user_id
 LEFT JOIN notes AS n ON n.note_id = e.note_id
+WHERE e.event_type IN ('impression', 'click')
+  AND e.occurred_at >= u.signup_at::date::timestamptz
+  AND e.occurred_at < (u.signup_at::date + 90)::timestamptz
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3;
 

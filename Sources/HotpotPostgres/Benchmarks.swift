@@ -25,7 +25,10 @@ public struct Benchmarks: Sendable {
         defer { try? FileManager.default.removeItem(at: directory) }
         let generator = DatasetGenerator(.init(seed: seed, notes: max(3000, events / 300), users: max(20000, events / 50), targetEvents: events))
         var results: [(String, Int, Double)] = []
+        var storage: [(format: ImportFormat, events: Int, bytes: Int)] = []
+        var keyedTableBytes: Int?
         for format in formats {
+            var tenantBytes = 0
             let file = directory.appendingPathComponent("events.\(format.rawValue)")
             _ = FileManager.default.createFile(atPath: file.path, contents: nil)
             let handle = try FileHandle(forWritingTo: file)
@@ -59,12 +62,15 @@ public struct Benchmarks: Sendable {
                 log(String(format: "%@: folded %d events in %.2f s more", label, folded.events, untilRolledUp - seconds))
                 if !force {
                     log("  the fold by rollup (events step, seconds): " + folded.steps.map { String(format: "%@ %.2f", $0.rollup, $0.seconds) }.joined(separator: ", "))
+                    tenantBytes = try await schemaBytes(tenant.schema)
                 }
             }
             if format == .csv {
-                let seconds = try await psqlCopy(file: file)
+                let (seconds, bytes) = try await psqlCopy(file: file)
                 results.append(("psql \\copy (csv, plain table with PK)", rows, seconds))
+                keyedTableBytes = bytes
             }
+            storage.append((format, rows, tenantBytes))
         }
         let baseline = results.first { $0.0.hasPrefix("psql") }.map { Double($0.1) / $0.2 }
         log("")
@@ -73,6 +79,15 @@ public struct Benchmarks: Sendable {
         for (label, rows, seconds) in results {
             let rate = Double(rows) / seconds
             log(String(format: "| %@ | %d | %.2f | %.0f | %@ |", label, rows, seconds, rate, baseline.map { String(format: "%.2fx", rate / $0) } ?? "-"))
+        }
+        // Storage: everything in the tenant's schema (events, event_ids, rollups, with their indexes and
+        // TOAST) after the first import's fold, against the keyed table psql \copy filled.
+        for entry in storage {
+            let perEvent = Double(entry.bytes) / Double(max(entry.events, 1))
+            let against = keyedTableBytes.map {
+                String(format: "%.2fx the keyed table's %d MB (%.0f bytes an event)", Double(entry.bytes) / Double(max($0, 1)), $0 / 1_048_576, Double($0) / Double(max(entry.events, 1)))
+            } ?? "no keyed table in this run"
+            log(String(format: "storage after the %@ import: %d MB, %.0f bytes an event (raw + rollups); %@", entry.format.rawValue, entry.bytes / 1_048_576, perEvent, against))
         }
         log("peak RSS of this process: \(Self.peakRSSMegabytes()) MB")
     }
@@ -112,7 +127,7 @@ public struct Benchmarks: Sendable {
             return file
         }
         let baselineFile = try batchFile(-1)
-        let copySeconds = try await psqlCopy(file: baselineFile)
+        let copySeconds = try await psqlCopy(file: baselineFile).seconds
 
         // The worker folds while the loads keep coming, as in `hotpot serve`; a watcher notes when the
         // tenant's rollup version moves (every 50 ms).
@@ -184,8 +199,9 @@ public struct Benchmarks: Sendable {
         log("peak RSS of this process: \(Self.peakRSSMegabytes()) MB")
     }
 
-    /// `psql \copy` of the CSV into a fresh plain table with a primary key on event_id; returns seconds.
-    func psqlCopy(file: URL) async throws -> Double {
+    /// `psql \copy` of the CSV into a fresh plain table with a primary key on event_id; returns seconds
+    /// and the table's size with its index.
+    func psqlCopy(file: URL) async throws -> (seconds: Double, bytes: Int) {
         let table = "bench_copy_\(randomHex(bytes: 4))"
         try await database.client.query(PostgresQuery(unsafeSQL: """
             CREATE TABLE public.\(table) (event_id text PRIMARY KEY, occurred_at timestamptz, user_id text, note_id text,
@@ -202,7 +218,10 @@ public struct Benchmarks: Sendable {
                                                "-v", "ON_ERROR_STOP=1", "-c", "\\copy public.\(table) FROM '\(file.path)' WITH (FORMAT csv, HEADER true)"], outputPath: output)
         let seconds = Self.seconds(ContinuousClock.now - started)
         guard status == 0 else { throw HotpotError(.internal, "psql \\copy failed: \(text)") }
-        return seconds
+        var bytes = 0
+        let size = try await database.client.query(PostgresQuery(unsafeSQL: "SELECT pg_total_relation_size('public.\(table)')::int8"), logger: database.logger)
+        for try await value in size.decode(Int.self) { bytes = value }
+        return (seconds, bytes)
     }
 
     /// For every built-in metric (or those in `only`): Hotpot's uncached latency (p50/p95 over `runs`),
@@ -343,5 +362,18 @@ public struct Benchmarks: Sendable {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Int(usage.ru_maxrss / 1024)
+    }
+}
+
+extension Benchmarks {
+    /// Bytes stored in a schema's tables, with their indexes and TOAST.
+    func schemaBytes(_ schema: String) async throws -> Int {
+        let rows = try await database.client.query("""
+            SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::int8 FROM pg_class AS c
+            JOIN pg_namespace AS n ON n.oid = c.relnamespace
+            WHERE n.nspname = \(schema) AND c.relkind IN ('r', 'm')
+            """, logger: database.logger)
+        for try await bytes in rows.decode(Int.self) { return bytes }
+        return 0
     }
 }

@@ -47,10 +47,17 @@ WITH params AS (
     -- has. OFFSET 0 keeps `outside` computed once per row rather than copied into each of its uses.
     SELECT c.*,
            CASE WHEN c.has_outside THEN
+               -- Two ranges of the primary key (note_id, hour), not one OR over all of the note's hours:
+               -- with a past as_of every candidate has hours after it, and the OR read each note's life.
                (SELECT ARRAY[sum(h.impressions), sum(h.clicks), sum(h.likes), sum(h.collects), sum(h.comments),
                              sum(h.shares), sum(h.follows)]::int8[]
-                FROM note_hourly AS h
-                WHERE h.note_id = c.note_id AND (h.hour < date_trunc('hour', c.published_at, 'UTC') OR h.hour > c.as_of))
+                FROM (SELECT x.impressions, x.clicks, x.likes, x.collects, x.comments, x.shares, x.follows
+                      FROM note_hourly AS x
+                      WHERE x.note_id = c.note_id AND x.hour < date_trunc('hour', c.published_at, 'UTC')
+                      UNION ALL
+                      SELECT x.impressions, x.clicks, x.likes, x.collects, x.comments, x.shares, x.follows
+                      FROM note_hourly AS x
+                      WHERE x.note_id = c.note_id AND x.hour > c.as_of) AS h)
            END AS outside
     FROM candidates AS c
     OFFSET 0

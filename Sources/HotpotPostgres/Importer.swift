@@ -136,7 +136,7 @@ public struct Importer: Sendable {
 
                     let importID = try await Self.insertLedgerRow(connection, request: request, summary: summary, started: started, logger: logger)
                     summary.importId = importID
-                    let merged = try await merge(connection, kind: kind, tenant: tenant, importID: importID, logger: logger)
+                    let merged = try await merge(connection, kind: kind, tenant: tenant, importID: importID, staged: staged.rowsStaged, logger: logger)
                     summary.rowsLoaded = merged.loaded
                     summary.rowsDuplicate = merged.duplicate
                     summary.dataVersion = try await Self.bumpDataVersion(connection, tenant: tenant, withEvents: kind == .events, newestEvent: merged.newestEvent, logger: logger)
@@ -189,6 +189,8 @@ public struct Importer: Sendable {
     /// What streaming a file leaves behind: its rows in the staging table, and these facts.
     struct StagedFile: Sendable {
         var rowsRead: Int
+        /// Rows written to the staging table (read and not rejected).
+        var rowsStaged: Int
         var checksum: String
         var warnings: [String]
         var rejects: [RowReject]
@@ -241,6 +243,7 @@ public struct Importer: Sendable {
         output.reserveCapacity(Self.copyBufferBytes + (64 << 10))
         var rejects: [RowReject] = []
         var rowsRead = 0
+        var rowsStaged = 0
         var bytesRead = 0
         var lastProgress = ContinuousClock.now
         let maxErrors = request.maxErrors
@@ -254,6 +257,8 @@ public struct Importer: Sendable {
                         if let reject = encoder.encode(record, into: &output) {
                             rejects.append(reject)
                             if rejects.count > maxErrors { throw TooManyRejects() }
+                        } else {
+                            rowsStaged += 1
                         }
                     }
                 }
@@ -289,6 +294,8 @@ public struct Importer: Sendable {
                     if let reject = encoder.encode(record, into: &output) {
                         rejects.append(reject)
                         if rejects.count > maxErrors { throw TooManyRejects() }
+                    } else {
+                        rowsStaged += 1
                     }
                 }
                 if !output.isEmpty { try await writer.write(ByteBuffer(bytes: output)) }
@@ -297,7 +304,7 @@ public struct Importer: Sendable {
             throw StagingFailure(cause: error, rowsRead: rowsRead, rejects: rejects)
         }
         progress?(ImportProgress(bytesRead: bytesRead, rowsRead: rowsRead))
-        return StagedFile(rowsRead: rowsRead, checksum: checksum.finalize(), warnings: reader.unknownColumns.map { "unknown column '\(storableText($0))' ignored" }, rejects: rejects)
+        return StagedFile(rowsRead: rowsRead, rowsStaged: rowsStaged, checksum: checksum.finalize(), warnings: reader.unknownColumns.map { "unknown column '\(storableText($0))' ignored" }, rejects: rejects)
     }
 
     /// Records an attempt that failed before any data could be read (a missing directory, an HTTP error).
@@ -318,7 +325,7 @@ public struct Importer: Sendable {
     }
 
     /// Merges the staged rows into the tenant's tables.
-    private func merge(_ connection: PostgresConnection, kind: ImportKind, tenant: TenantRef, importID: Int64, logger: Logger) async throws -> MergeOutcome {
+    private func merge(_ connection: PostgresConnection, kind: ImportKind, tenant: TenantRef, importID: Int64, staged: Int, logger: Logger) async throws -> MergeOutcome {
         let sql = database.sql
         var binds = PostgresBindings()
         binds.append(importID)
@@ -345,8 +352,6 @@ public struct Importer: Sendable {
             for try await (count, newest) in try await connection.query(PostgresQuery(unsafeSQL: sql.imports.insertEvents, binds: binds), logger: logger).decode((Int, Date?).self) {
                 stored = StoredEvents(count: count, newest: newest)
             }
-            var staged = 0
-            for try await count in try await connection.query("SELECT count(*)::int8 FROM import_events", logger: logger).decode(Int.self) { staged = count }
             return MergeOutcome(loaded: stored.count, duplicate: staged - stored.count, newestEvent: stored.newest)
         }
     }

@@ -189,11 +189,11 @@ public struct Importer: Sendable {
     /// What streaming a file leaves behind: its rows in the staging table, and these facts.
     struct StagedFile: Sendable {
         var rowsRead: Int
-        /// Rows written to the staging table (read and not rejected).
-        var rowsStaged: Int
         var checksum: String
         var warnings: [String]
         var rejects: [RowReject]
+        /// Rows written to the staging table: every row read is either staged or rejected.
+        var rowsStaged: Int { rowsRead - rejects.count }
     }
 
     /// Streaming stopped with `cause`; what was read until then goes to the ledger.
@@ -243,7 +243,6 @@ public struct Importer: Sendable {
         output.reserveCapacity(Self.copyBufferBytes + (64 << 10))
         var rejects: [RowReject] = []
         var rowsRead = 0
-        var rowsStaged = 0
         var bytesRead = 0
         var lastProgress = ContinuousClock.now
         let maxErrors = request.maxErrors
@@ -257,8 +256,6 @@ public struct Importer: Sendable {
                         if let reject = encoder.encode(record, into: &output) {
                             rejects.append(reject)
                             if rejects.count > maxErrors { throw TooManyRejects() }
-                        } else {
-                            rowsStaged += 1
                         }
                     }
                 }
@@ -294,8 +291,6 @@ public struct Importer: Sendable {
                     if let reject = encoder.encode(record, into: &output) {
                         rejects.append(reject)
                         if rejects.count > maxErrors { throw TooManyRejects() }
-                    } else {
-                        rowsStaged += 1
                     }
                 }
                 if !output.isEmpty { try await writer.write(ByteBuffer(bytes: output)) }
@@ -304,7 +299,7 @@ public struct Importer: Sendable {
             throw StagingFailure(cause: error, rowsRead: rowsRead, rejects: rejects)
         }
         progress?(ImportProgress(bytesRead: bytesRead, rowsRead: rowsRead))
-        return StagedFile(rowsRead: rowsRead, rowsStaged: rowsStaged, checksum: checksum.finalize(), warnings: reader.unknownColumns.map { "unknown column '\(storableText($0))' ignored" }, rejects: rejects)
+        return StagedFile(rowsRead: rowsRead, checksum: checksum.finalize(), warnings: reader.unknownColumns.map { "unknown column '\(storableText($0))' ignored" }, rejects: rejects)
     }
 
     /// Records an attempt that failed before any data could be read (a missing directory, an HTTP error).
@@ -348,15 +343,14 @@ public struct Importer: Sendable {
         case .events:
             try await ensurePartitions(connection, tenant: tenant, logger: logger)
             // Raw data only: the rollup worker folds these events in after the commit.
-            var stored = StoredEvents(count: 0, newest: nil)
-            for try await (count, newest) in try await connection.query(PostgresQuery(unsafeSQL: sql.imports.insertEvents, binds: binds), logger: logger).decode((Int, Date?).self) {
-                stored = StoredEvents(count: count, newest: newest)
+            var outcome = MergeOutcome(loaded: 0, duplicate: staged)
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql.imports.insertEvents, binds: binds), logger: logger)
+            for try await (stored, newest) in rows.decode((Int, Date?).self) {
+                outcome = MergeOutcome(loaded: stored, duplicate: staged - stored, newestEvent: newest)
             }
-            return MergeOutcome(loaded: stored.count, duplicate: staged - stored.count, newestEvent: stored.newest)
+            return outcome
         }
     }
-
-    private struct StoredEvents { var count: Int; var newest: Date? }
 
     /// What a merge did: rows loaded, rows that were already there, and for events the newest event time stored.
     struct MergeOutcome {

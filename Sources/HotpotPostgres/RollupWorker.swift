@@ -62,6 +62,13 @@ public struct RollupFolder: Sendable {
             Counter(label: "hotpot_rollup_loads_folded_total").increment(by: outcome.loads)
             let elapsed = ContinuousClock.now - started
             Timer(label: "hotpot_rollup_fold_duration_seconds").recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            // The slowest steps, so an operator sees where a slow fold spends its time.
+            let slowest = outcome.steps.sorted { $0.seconds > $1.seconds }.prefix(5)
+                .map { "\($0.rollup) \(String(format: "%.2f", $0.seconds))s" }.joined(separator: ", ")
+            logger.info("folded loads into the rollups", metadata: [
+                "tenant": .string(tenant.slug), "loads": .stringConvertible(outcome.loads), "events": .stringConvertible(outcome.events),
+                "seconds": .string(String(format: "%.2f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)),
+                "slowest_steps": .string(slowest)])
         }
         return outcome
     }

@@ -283,6 +283,10 @@ extension ExperimentTests {
             for file in Self.awkwardExperimentFiles(files: 3, seed: 8) {
                 #expect(try await importText(database, tenant, .events, file, chunkSize: 1 << 16).status == .committed)
             }
+            // A later day of the heavy user alone: its pairs with the heavy day, which this file leaves
+            // untouched, are the ones found through the index of large rows.
+            let later = "event_id,occurred_at,user_id,note_id,event_type,dwell_ms,surface,variant\nlate1,2026-07-13T05:00:00Z,heavy,n1,impression,2000,feed,v2\n"
+            #expect(try await importText(database, tenant, .events, later).status == .committed)
             let check = """
                 WITH ranges (metric, from_day, to_day) AS (
                     SELECT m, f::date, t::date

@@ -20,6 +20,10 @@ CREATE INDEX user_variant_daily_day_idx ON user_variant_daily (day);
 -- from rollups (hotpot_lib.variant_moments) look up the users these make sums for but not users of the arm.
 CREATE INDEX user_variant_daily_without_impressions_idx ON user_variant_daily (day)
     WHERE impressions = 0 AND variant IS NOT NULL AND (clicks <> 0 OR engagements <> 0 OR dwell_capped <> 0);
+-- The rows with a value whose products can overflow bigint (above sqrt(2^63); none in real data): the
+-- variants rollup sums those users' pairs in numeric and finds them here without reading their days.
+CREATE INDEX user_variant_daily_large_idx ON user_variant_daily (user_id, variant)
+    WHERE greatest(impressions, clicks, engagements, dwell_capped) > 3037000499;
 
 -- Per user: first time seen in events (cohorts).
 CREATE TABLE user_first_seen (
@@ -55,11 +59,16 @@ CREATE TABLE cohort_weeks (
 );
 
 -- step: events
--- What this run changed: new active days (for audience_days), users newly seen in a variant on a day
--- and what this run adds per user, day and variant (for the variants rollup), and users moving to
--- another first week.
+-- What this run changed: new active days (for audience_days), the (user, day, variant) rows it touched
+-- with their values after it and before it (for the variants rollup; a row whose impressions were 0
+-- before and are not now is a user newly seen in that variant that day), and users moving to another
+-- first week.
 CREATE TEMP TABLE rollup_new_user_days (user_id text NOT NULL, day date NOT NULL) ON COMMIT DROP;
-CREATE TEMP TABLE rollup_new_variant_days (user_id text NOT NULL, variant text NOT NULL, day date NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE rollup_variant_day_change (
+    user_id text NOT NULL, variant text NOT NULL, day date NOT NULL,
+    y1 bigint NOT NULL, c1 bigint NOT NULL, e1 bigint NOT NULL, w1 bigint NOT NULL,
+    y0 bigint NOT NULL, c0 bigint NOT NULL, e0 bigint NOT NULL, w0 bigint NOT NULL
+) ON COMMIT DROP;
 CREATE TEMP TABLE rollup_cohort_moves (user_id text NOT NULL, old_week date NOT NULL, new_week date NOT NULL) ON COMMIT DROP;
 
 -- What this run adds per user, day and variant.
@@ -92,8 +101,9 @@ ORDER BY day
 ON CONFLICT (day) DO UPDATE SET
     active_users = t.active_users + excluded.active_users, engaged_users = t.engaged_users + excluded.engaged_users;
 
--- user_variant_daily; a (user, day, variant) row whose impressions were 0 before this statement is a
--- user newly seen in that variant that day.
+-- user_variant_daily; the rows with a variant, as they are after this statement and were before it, are
+-- what the variants rollup changes its sums by (the upsert returns the rows it wrote, so nothing reads
+-- the table again for them).
 WITH upserted AS (
     INSERT INTO user_variant_daily AS r (user_id, day, variant, events, impressions, clicks, engagements, dwell_capped)
     SELECT user_id, day, variant, events, impressions, clicks, engagements, dwell_capped FROM rollup_user_delta
@@ -101,15 +111,20 @@ WITH upserted AS (
     ON CONFLICT (user_id, day, variant) DO UPDATE SET
         events = r.events + excluded.events, impressions = r.impressions + excluded.impressions, clicks = r.clicks + excluded.clicks,
         engagements = r.engagements + excluded.engagements, dwell_capped = r.dwell_capped + excluded.dwell_capped
-    RETURNING r.user_id, r.day, r.variant, r.impressions
+    RETURNING r.user_id, r.day, r.variant, r.impressions, r.clicks, r.engagements, r.dwell_capped
 )
-INSERT INTO rollup_new_variant_days (user_id, variant, day)
-SELECT u.user_id, u.variant, u.day
+INSERT INTO rollup_variant_day_change (user_id, variant, day, y1, c1, e1, w1, y0, c0, e0, w0)
+SELECT u.user_id, u.variant, u.day, u.impressions, u.clicks, u.engagements, u.dwell_capped,
+       u.impressions - d.impressions, u.clicks - d.clicks, u.engagements - d.engagements, u.dwell_capped - d.dwell_capped
 FROM upserted AS u
-JOIN rollup_user_delta AS d ON d.user_id = u.user_id AND d.day = u.day AND d.variant = u.variant
-WHERE d.impressions > 0 AND u.impressions = d.impressions;
+JOIN rollup_user_delta AS d ON d.user_id = u.user_id AND d.day = u.day AND d.variant = u.variant;
+
+-- Without statistics the planner takes the changed rows for a few and the pairs of a bulk fold (every
+-- row changed) for a handful, and sorts millions of them to disk.
+ANALYZE rollup_variant_day_change;
 
 DROP TABLE rollup_user_day_change;
+DROP TABLE rollup_user_delta;
 
 -- user_first_seen, and daily_users.new_users: a new user counts on their first day; a user whose first
 -- event turns out earlier (a late file) moves from the old first day to the new one. Every part of one
@@ -126,9 +141,12 @@ WITH delta AS (
     INSERT INTO user_first_seen AS r (user_id, first_seen_at, first_day)
     SELECT user_id, first_seen_at, first_seen_at::date FROM delta
     ORDER BY 1
+    -- Only a user seen earlier than before is rewritten: the returning users' rows stay as they are
+    -- (rewriting them all cost a second of a day's load into a large tenant) and return nothing, which
+    -- `moves` would have dropped as unchanged anyway.
     ON CONFLICT (user_id) DO UPDATE SET
-        first_seen_at = LEAST(r.first_seen_at, excluded.first_seen_at),
-        first_day = LEAST(r.first_seen_at, excluded.first_seen_at)::date
+        first_seen_at = excluded.first_seen_at, first_day = excluded.first_seen_at::date
+        WHERE excluded.first_seen_at < r.first_seen_at
     RETURNING r.user_id, r.first_day
 ), moves AS (
     SELECT u.first_day AS day, 1 AS change

@@ -41,24 +41,32 @@ CREATE TABLE multi_variant_users (
 );
 
 -- step: events
+-- Everything below reads what this run changed from rollup_variant_day_change (user_activity): the
+-- touched (user, variant, day) rows, after this run (y1, c1, e1, w1) and before it (y0, ...). A row
+-- whose impressions were 0 before and are not now is a user newly seen in the variant that day.
+--
+-- The (user, variant) pairs this run gave new days with impressions: the first such day m and `prior`,
+-- the user's last day with impressions in the variant before m (NULL: none), the same with or without
+-- the added days. The previous days are read per (user, variant) through the primary key (LATERAL,
+-- OFFSET 0 against flattening: as a plain join the planner scanned and hashed the whole table, seconds
+-- on 10M events for a day's import).
+CREATE TEMP TABLE rollup_variant_firsts ON COMMIT DROP AS
+SELECT f.user_id, f.variant, f.m,
+       (SELECT max(p.day) FROM user_variant_daily AS p
+        WHERE p.user_id = f.user_id AND p.day < f.m AND p.variant = f.variant AND p.impressions > 0) AS prior
+FROM (SELECT user_id, variant, min(day) AS m FROM rollup_variant_day_change WHERE y0 = 0 AND y1 > 0 GROUP BY 1, 2) AS f;
+
 -- variant_user_days: for each (user, variant), the days this run added and the old days right after
--- them get a new previous day. Before the first added day m nothing changes; from m on, the pairs
--- (day, previous day) are counted again over all days (+1) and over the old days alone (-1). `prior`
--- is the last day before m, the same with or without the added days. The days from m on are read per
--- (user, variant) through the primary key (LATERAL, OFFSET 0 against flattening): as a plain join the
--- planner scanned and hashed the whole table, seconds on 10M events for a day's import.
-WITH firsts AS (
-    SELECT f.user_id, f.variant, f.m,
-           (SELECT max(p.day) FROM user_variant_daily AS p
-            WHERE p.user_id = f.user_id AND p.day < f.m AND p.variant = f.variant AND p.impressions > 0) AS prior
-    FROM (SELECT user_id, variant, min(day) AS m FROM rollup_new_variant_days GROUP BY 1, 2) AS f
-), tail AS (
+-- them get a new previous day. Before m nothing changes; from m on, the pairs (day, previous day) are
+-- counted again over all days (+1) and over the old days alone (-1).
+WITH tail AS (
     SELECT f.user_id, f.variant, r.day, f.prior, n.day IS NOT NULL AS added
-    FROM firsts AS f
+    FROM rollup_variant_firsts AS f
     CROSS JOIN LATERAL (SELECT x.day FROM user_variant_daily AS x
                         WHERE x.user_id = f.user_id AND x.day >= f.m AND x.variant = f.variant AND x.impressions > 0
                         OFFSET 0) AS r
-    LEFT JOIN rollup_new_variant_days AS n ON n.user_id = f.user_id AND n.day = r.day AND n.variant = f.variant
+    LEFT JOIN rollup_variant_day_change AS n
+      ON n.user_id = f.user_id AND n.day = r.day AND n.variant = f.variant AND n.y0 = 0 AND n.y1 > 0
 ), pairs AS (
     SELECT variant, day, coalesce(lag(day) OVER (PARTITION BY user_id, variant ORDER BY day), prior) AS prev_day, 1 AS change
     FROM tail
@@ -77,43 +85,22 @@ ON CONFLICT (variant, day, prev_day) DO UPDATE SET users = g.users + excluded.us
 
 DELETE FROM variant_user_days WHERE users = 0;
 
--- variant_day_pairs. For each (user, variant) this run touched, its days within
--- hotpot_lib.variant_pair_days() - 1 of the touched ones, with their values after this run (user_activity
--- has added them) and before it (after minus this run's delta). A pair of days changes by its product
--- after minus its product before; pairs without a touched day do not change.
-CREATE TEMP TABLE rollup_variant_pair_values ON COMMIT DROP AS
-WITH touched AS (
-    SELECT user_id, variant, min(day) - (hotpot_lib.variant_pair_days() - 1) AS lo, max(day) + (hotpot_lib.variant_pair_days() - 1) AS hi
-    FROM rollup_user_delta
-    WHERE variant IS NOT NULL
-    GROUP BY 1, 2
-)
-SELECT t.user_id, t.variant, r.day, d.user_id IS NOT NULL AS touched,
-       r.impressions AS y1, r.clicks AS c1, r.engagements AS e1, r.dwell_capped AS w1,
-       r.impressions - coalesce(d.impressions, 0) AS y0, r.clicks - coalesce(d.clicks, 0) AS c0,
-       r.engagements - coalesce(d.engagements, 0) AS e0, r.dwell_capped - coalesce(d.dwell_capped, 0) AS w0,
-       -- bigint products of values up to sqrt(2^63) cannot overflow; larger ones take the numeric statement
-       greatest(r.impressions, r.clicks, r.engagements, r.dwell_capped) <= 3037000499 AS small
-FROM touched AS t
-CROSS JOIN LATERAL (SELECT x.day, x.impressions, x.clicks, x.engagements, x.dwell_capped FROM user_variant_daily AS x
-                    WHERE x.user_id = t.user_id AND x.day BETWEEN t.lo AND t.hi AND x.variant = t.variant OFFSET 0) AS r
-LEFT JOIN rollup_user_delta AS d ON d.user_id = t.user_id AND d.day = r.day AND d.variant = t.variant;
-
--- Without statistics the planner takes the pairs for a few rows and sorts millions of them to disk.
-ANALYZE rollup_variant_pair_values;
-
+-- variant_day_pairs. A pair of a (user, variant)'s days changes by its product after this run minus its
+-- product before; pairs without a touched day do not change. The touched rows are few; their pairs with
+-- each other are one small self-join, and their pairs with the user's untouched days are read from
+-- user_variant_daily as they stream past, without copying those days anywhere: for an untouched day u a
+-- pair's product changes by (touched after - touched before) * u. A day's load into a tenant with months
+-- of history touches one day of each active user, whose other days are nearly all untouched (the
+-- previous version copied them all and joined the copy with itself: 10 s of a 21 s fold on 10M events).
+-- Products are bigint where both values are at most sqrt(2^63) (3037000499), which cannot overflow; the
+-- few (user, variant) with a larger value are summed in numeric by the last statement.
+--
+-- Pairs of two touched days (day <= later_day). On the row with later_day = day: the day's sums and
+-- squares; elsewhere 2 x_d x_e for the squares and both products for the cross terms.
 INSERT INTO variant_day_pairs AS g (variant, day, later_day, y, c, e, w, yy, cc, ee, ww, cy, ey, wy)
-SELECT variant, day, later_day, coalesce(sum(y), 0), coalesce(sum(c), 0), coalesce(sum(e), 0), coalesce(sum(w), 0),
-       f * sum(yy), f * sum(cc), f * sum(ee), f * sum(ww),
-       sum(cy) + CASE WHEN f = 2 THEN sum(yc) ELSE 0 END, sum(ey) + CASE WHEN f = 2 THEN sum(ye) ELSE 0 END,
-       sum(wy) + CASE WHEN f = 2 THEN sum(yw) ELSE 0 END
--- The pairs with a touched day, in two halves: those whose first day is touched, and those whose first
--- day is not and whose second is. Each half joins the few touched rows with a user's days (one join
--- filtered on "either day touched" formed every pair of a touched user's days first: a day's load into
--- a tenant with months of history paid for its users' days squared). Each half is summed by its own
--- (variant, day, later_day) before the two are added: over a UNION ALL of the pair rows the planner
--- cannot estimate the groups, took millions, and sorted every pair to disk instead of hashing a few
--- thousand groups (a bulk fold of 10M events: 166 s against 43 s).
+SELECT variant, day, later_day, coalesce(y, 0), coalesce(c, 0), coalesce(e, 0), coalesce(w, 0),
+       f * yy, f * cc, f * ee, f * ww,
+       cy + CASE WHEN f = 2 THEN yc ELSE 0 END, ey + CASE WHEN f = 2 THEN ye ELSE 0 END, wy + CASE WHEN f = 2 THEN yw ELSE 0 END
 FROM (SELECT a.variant, a.day, b.day AS later_day, CASE WHEN a.day = b.day THEN 1 ELSE 2 END AS f,
              sum(a.y1 - a.y0) FILTER (WHERE a.day = b.day) AS y, sum(a.c1 - a.c0) FILTER (WHERE a.day = b.day) AS c,
              sum(a.e1 - a.e0) FILTER (WHERE a.day = b.day) AS e, sum(a.w1 - a.w0) FILTER (WHERE a.day = b.day) AS w,
@@ -122,31 +109,81 @@ FROM (SELECT a.variant, a.day, b.day AS later_day, CASE WHEN a.day = b.day THEN 
              sum(a.c1 * b.y1 - a.c0 * b.y0) AS cy, sum(b.c1 * a.y1 - b.c0 * a.y0) AS yc,
              sum(a.e1 * b.y1 - a.e0 * b.y0) AS ey, sum(b.e1 * a.y1 - b.e0 * a.y0) AS ye,
              sum(a.w1 * b.y1 - a.w0 * b.y0) AS wy, sum(b.w1 * a.y1 - b.w0 * a.y0) AS yw
-      FROM rollup_variant_pair_values AS a
-      JOIN rollup_variant_pair_values AS b
+      FROM rollup_variant_day_change AS a
+      JOIN rollup_variant_day_change AS b
         ON b.user_id = a.user_id AND b.variant = a.variant AND b.day >= a.day AND b.day < a.day + hotpot_lib.variant_pair_days()
-      WHERE a.touched AND a.small AND b.small
-      GROUP BY 1, 2, 3
-      UNION ALL
-      SELECT a.variant, a.day, b.day, 2, NULL, NULL, NULL, NULL,
-             sum(a.y1 * b.y1 - a.y0 * b.y0), sum(a.c1 * b.c1 - a.c0 * b.c0),
-             sum(a.e1 * b.e1 - a.e0 * b.e0), sum(a.w1 * b.w1 - a.w0 * b.w0),
-             sum(a.c1 * b.y1 - a.c0 * b.y0), sum(b.c1 * a.y1 - b.c0 * a.y0),
-             sum(a.e1 * b.y1 - a.e0 * b.y0), sum(b.e1 * a.y1 - b.e0 * a.y0),
-             sum(a.w1 * b.y1 - a.w0 * b.y0), sum(b.w1 * a.y1 - b.w0 * a.y0)
-      FROM rollup_variant_pair_values AS a
-      JOIN rollup_variant_pair_values AS b
-        ON b.user_id = a.user_id AND b.variant = a.variant AND b.day > a.day AND b.day < a.day + hotpot_lib.variant_pair_days()
-      WHERE b.touched AND NOT a.touched AND a.small AND b.small
-      GROUP BY 1, 2, 3) AS half
-GROUP BY variant, day, later_day, f
+      WHERE greatest(a.y1, a.c1, a.e1, a.w1) <= 3037000499 AND greatest(b.y1, b.c1, b.e1, b.w1) <= 3037000499
+      GROUP BY 1, 2, 3) AS s
 ORDER BY 1, 2, 3
 ON CONFLICT (variant, day, later_day) DO UPDATE SET
     y = g.y + excluded.y, c = g.c + excluded.c, e = g.e + excluded.e, w = g.w + excluded.w,
     yy = g.yy + excluded.yy, cc = g.cc + excluded.cc, ee = g.ee + excluded.ee, ww = g.ww + excluded.ww,
     cy = g.cy + excluded.cy, ey = g.ey + excluded.ey, wy = g.wy + excluded.wy;
 
--- The same in numeric for the pairs with a value too large for bigint products (none in real data).
+-- Pairs of a touched day t and an untouched day u of the same user and variant, at most
+-- hotpot_lib.variant_pair_days() - 1 apart: never on the diagonal, so 2 (t after - t before) u for the
+-- squares and (c_t after - before) y_u + c_u (y_t after - before) for the cross terms. Each (user,
+-- variant)'s window of days is read once through the primary key (LATERAL, OFFSET 0 against a plan that
+-- reads the whole table), the touched days dropped by a hashed anti-join. The planner takes each window
+-- for a row or two and would sort the millions of pairs to disk to group them; a hash of the few
+-- thousand (variant, day, later_day) groups is what fits, hence enable_sort off for this statement
+-- (and no ORDER BY on the insert, which would cost the hash a sort as well).
+SET LOCAL enable_sort = off;
+WITH windows AS (
+    SELECT user_id, variant, min(day) - (hotpot_lib.variant_pair_days() - 1) AS lo,
+           max(day) + (hotpot_lib.variant_pair_days() - 1) AS hi
+    FROM rollup_variant_day_change
+    GROUP BY 1, 2
+), untouched AS (
+    SELECT w.user_id, w.variant, r.day, r.impressions AS y, r.clicks AS c, r.engagements AS e, r.dwell_capped AS w
+    FROM windows AS w
+    CROSS JOIN LATERAL (SELECT x.day, x.impressions, x.clicks, x.engagements, x.dwell_capped FROM user_variant_daily AS x
+                        WHERE x.user_id = w.user_id AND x.day BETWEEN w.lo AND w.hi AND x.variant = w.variant OFFSET 0) AS r
+    WHERE NOT EXISTS (SELECT FROM rollup_variant_day_change AS t
+                      WHERE t.user_id = w.user_id AND t.day = r.day AND t.variant = w.variant)
+      AND greatest(r.impressions, r.clicks, r.engagements, r.dwell_capped) <= 3037000499
+), sums AS (
+    SELECT t.variant, least(t.day, u.day) AS day, greatest(t.day, u.day) AS later_day,
+           sum((t.y1 - t.y0) * u.y) AS yy, sum((t.c1 - t.c0) * u.c) AS cc,
+           sum((t.e1 - t.e0) * u.e) AS ee, sum((t.w1 - t.w0) * u.w) AS ww,
+           sum((t.c1 - t.c0) * u.y + u.c * (t.y1 - t.y0)) AS cy,
+           sum((t.e1 - t.e0) * u.y + u.e * (t.y1 - t.y0)) AS ey,
+           sum((t.w1 - t.w0) * u.y + u.w * (t.y1 - t.y0)) AS wy
+    FROM untouched AS u
+    JOIN rollup_variant_day_change AS t
+      ON t.user_id = u.user_id AND t.variant = u.variant
+     AND u.day > t.day - hotpot_lib.variant_pair_days() AND u.day < t.day + hotpot_lib.variant_pair_days()
+    WHERE greatest(t.y1, t.c1, t.e1, t.w1) <= 3037000499
+    GROUP BY 1, 2, 3
+)
+INSERT INTO variant_day_pairs AS g (variant, day, later_day, yy, cc, ee, ww, cy, ey, wy)
+SELECT variant, day, later_day, 2 * yy, 2 * cc, 2 * ee, 2 * ww, cy, ey, wy
+FROM sums
+ON CONFLICT (variant, day, later_day) DO UPDATE SET
+    yy = g.yy + excluded.yy, cc = g.cc + excluded.cc, ee = g.ee + excluded.ee, ww = g.ww + excluded.ww,
+    cy = g.cy + excluded.cy, ey = g.ey + excluded.ey, wy = g.wy + excluded.wy;
+SET LOCAL enable_sort = on;
+
+-- The pairs left out above, those with a value above 3037000499, in numeric: only the (user, variant)
+-- with such a value, among the touched rows or in user_variant_daily_large_idx (empty in real data), so
+-- only their days are read a second time. Each pair with a touched day once: by its first day when that
+-- is touched, else by its second.
+WITH large AS (
+    SELECT user_id, variant FROM rollup_variant_day_change WHERE greatest(y1, c1, e1, w1) > 3037000499
+    UNION
+    SELECT x.user_id, x.variant FROM user_variant_daily AS x
+    WHERE greatest(x.impressions, x.clicks, x.engagements, x.dwell_capped) > 3037000499 AND x.variant IS NOT NULL
+), days AS (
+    SELECT l.user_id, l.variant, x.day, t.user_id IS NOT NULL AS touched,
+           x.impressions AS y1, x.clicks AS c1, x.engagements AS e1, x.dwell_capped AS w1,
+           coalesce(t.y0, x.impressions) AS y0, coalesce(t.c0, x.clicks) AS c0,
+           coalesce(t.e0, x.engagements) AS e0, coalesce(t.w0, x.dwell_capped) AS w0,
+           greatest(x.impressions, x.clicks, x.engagements, x.dwell_capped) <= 3037000499 AS small
+    FROM large AS l
+    CROSS JOIN LATERAL (SELECT y.day, y.impressions, y.clicks, y.engagements, y.dwell_capped FROM user_variant_daily AS y
+                        WHERE y.user_id = l.user_id AND y.variant = l.variant OFFSET 0) AS x
+    LEFT JOIN rollup_variant_day_change AS t ON t.user_id = l.user_id AND t.day = x.day AND t.variant = l.variant
+)
 INSERT INTO variant_day_pairs AS g (variant, day, later_day, y, c, e, w, yy, cc, ee, ww, cy, ey, wy)
 SELECT variant, day, later_day, coalesce(y, 0), coalesce(c, 0), coalesce(e, 0), coalesce(w, 0),
        f * yy, f * cc, f * ee, f * ww,
@@ -159,12 +196,8 @@ FROM (SELECT a.variant, a.day, b.day AS later_day, CASE WHEN a.day = b.day THEN 
              sum(a.c1::numeric * b.y1 - a.c0::numeric * b.y0) AS cy, sum(b.c1::numeric * a.y1 - b.c0::numeric * a.y0) AS yc,
              sum(a.e1::numeric * b.y1 - a.e0::numeric * b.y0) AS ey, sum(b.e1::numeric * a.y1 - b.e0::numeric * a.y0) AS ye,
              sum(a.w1::numeric * b.y1 - a.w0::numeric * b.y0) AS wy, sum(b.w1::numeric * a.y1 - b.w0::numeric * a.y0) AS yw
-      -- Only the (user, variant) with a large value: both days of a pair are the same user's and
-      -- variant's, so the others cannot have one, and the join over every pair (most of the fold's
-      -- time) is not run a second time to find none.
-      FROM (SELECT DISTINCT user_id, variant FROM rollup_variant_pair_values WHERE NOT small) AS large
-      JOIN rollup_variant_pair_values AS a ON a.user_id = large.user_id AND a.variant = large.variant
-      JOIN rollup_variant_pair_values AS b
+      FROM days AS a
+      JOIN days AS b
         ON b.user_id = a.user_id AND b.variant = a.variant AND b.day >= a.day AND b.day < a.day + hotpot_lib.variant_pair_days()
       WHERE (a.touched OR b.touched) AND NOT (a.small AND b.small)
       GROUP BY 1, 2, 3) AS s
@@ -174,13 +207,16 @@ ON CONFLICT (variant, day, later_day) DO UPDATE SET
     yy = g.yy + excluded.yy, cc = g.cc + excluded.cc, ee = g.ee + excluded.ee, ww = g.ww + excluded.ww,
     cy = g.cy + excluded.cy, ey = g.ey + excluded.ey, wy = g.wy + excluded.wy;
 
-DROP TABLE rollup_variant_pair_values;
-
--- multi_variant_users: a user newly seen in a variant who has impressions in another one.
+-- multi_variant_users: a user newly seen in a variant who has impressions in another one. Only a user
+-- new to the variant can be new to this table (`prior` NULL: no earlier day in it; a superset): one
+-- seen in it before was checked when the second of their variants first appeared, whichever came last.
 INSERT INTO multi_variant_users (user_id)
-SELECT DISTINCT n.user_id
-FROM rollup_new_variant_days AS n
-WHERE EXISTS (SELECT 1 FROM user_variant_daily AS x
-              WHERE x.user_id = n.user_id AND x.variant <> n.variant AND x.impressions > 0)
+SELECT DISTINCT f.user_id
+FROM rollup_variant_firsts AS f
+WHERE f.prior IS NULL
+  AND EXISTS (SELECT 1 FROM user_variant_daily AS x
+              WHERE x.user_id = f.user_id AND x.variant <> f.variant AND x.impressions > 0)
 ORDER BY 1
 ON CONFLICT (user_id) DO NOTHING;
+
+DROP TABLE rollup_variant_firsts;

@@ -124,14 +124,14 @@ ON CONFLICT (variant, day, later_day) DO UPDATE SET
 -- hotpot_lib.variant_pair_days() - 1 apart: never on the diagonal, so 2 (t after - t before) u for the
 -- squares and (c_t after - before) y_u + c_u (y_t after - before) for the cross terms. Each (user,
 -- variant)'s window of days is read once through the primary key (LATERAL, OFFSET 0 against a plan that
--- reads the whole table), the touched days dropped by a hashed anti-join. The planner takes each window
+-- reads the whole table), the touched days dropped against the window's list of them. The planner takes each window
 -- for a row or two and would sort the millions of pairs to disk to group them; a hash of the few
 -- thousand (variant, day, later_day) groups is what fits, hence enable_sort off for this statement
 -- (and no ORDER BY on the insert, which would cost the hash a sort as well).
 SET LOCAL enable_sort = off;
 WITH windows AS (
     SELECT user_id, variant, min(day) - (hotpot_lib.variant_pair_days() - 1) AS lo,
-           max(day) + (hotpot_lib.variant_pair_days() - 1) AS hi
+           max(day) + (hotpot_lib.variant_pair_days() - 1) AS hi, array_agg(day) AS touched_days
     FROM rollup_variant_day_change
     GROUP BY 1, 2
 ), untouched AS (
@@ -139,8 +139,7 @@ WITH windows AS (
     FROM windows AS w
     CROSS JOIN LATERAL (SELECT x.day, x.impressions, x.clicks, x.engagements, x.dwell_capped FROM user_variant_daily AS x
                         WHERE x.user_id = w.user_id AND x.day BETWEEN w.lo AND w.hi AND x.variant = w.variant OFFSET 0) AS r
-    WHERE NOT EXISTS (SELECT FROM rollup_variant_day_change AS t
-                      WHERE t.user_id = w.user_id AND t.day = r.day AND t.variant = w.variant)
+    WHERE r.day <> ALL (w.touched_days)
       AND greatest(r.impressions, r.clicks, r.engagements, r.dwell_capped) <= 3037000499
 ), sums AS (
     SELECT t.variant, least(t.day, u.day) AS day, greatest(t.day, u.day) AS later_day,

@@ -103,4 +103,46 @@ enum SharedDataset {
         }
         #expect((ctr(stories.betterVariant) ?? 0) > (ctr(stories.controlVariant) ?? 1))
     }
+
+    /// hot_notes at an `as_of` with later data, in a zone whose days start on UTC hours (the day's hours
+    /// read for all notes at once) and in one whose days do not (each note's later hours taken off), on
+    /// notes with events before their hour of publication and notes whose first events fall on as_of's
+    /// day: equal to brute force at every as_of, including ones inside the hour of publication.
+    @Test(arguments: ["Asia/Shanghai", "Asia/Kolkata"])
+    func hotNotesAtAPastAsOfEqualTheirOracle(timezone: String) async throws {
+        try await TestDatabase.withTenant(timezone: timezone) { database, tenant in
+            let notes = "note_id,author_id,published_at\n" + (0..<6).map { "n\($0),u\($0),2026-10-0\(1 + $0 / 2)T0\(3 + $0):20:00Z\n" }.joined()
+            #expect(try await importText(database, tenant, .notes, notes, source: "notes.csv").status == .committed)
+            // Events every 50 minutes from a day before the first publication to three days after the
+            // last, for every note: some before each note's publication, some on every later day.
+            let types = ["impression", "impression", "click", "like", "collect", "comment", "share", "follow"]
+            var lines = ["event_id,occurred_at,user_id,note_id,event_type"]
+            let start = Date(timeIntervalSince1970: 1_790_726_400)  // 2026-09-30T00:00:00Z
+            for step in 0..<(7 * 24 * 60 / 50) {
+                let time = start.addingTimeInterval(Double(step * 50 * 60)).formatted(.iso8601)
+                for note in 0..<6 where (step + note) % 3 != 0 {
+                    lines.append("e\(step)-\(note),\(time),u\(step % 7),n\(note),\(types[(step * 5 + note) % types.count])")
+                }
+            }
+            #expect(try await importText(database, tenant, .events, lines.joined(separator: "\n") + "\n").status == .committed)
+
+            let builtins = try MetricStore.loadBuiltins(TestDatabase.files)
+            let metric = try #require(builtins["hot_notes"])
+            let oracleBody = try String(contentsOf: TestDatabase.checkout.appendingPathComponent("Tests/HotpotTests/Oracles/hot_notes.sql"), encoding: .utf8)
+            let frontMatter = String(metric.source[..<metric.source.range(of: "--- */")!.upperBound])
+            let oracle = try MetricDefinition.parse(frontMatter + "\n" + oracleBody, fileName: "Oracles/hot_notes.sql")
+            let runner = MetricRunner(database)
+            let zone = TimeZone(identifier: timezone)!
+            for asOf in ["2026-10-01T03:40:00Z", "2026-10-02T05:00:00Z", "2026-10-02T18:29:59Z", "2026-10-03T08:21:00Z", "2026-10-05T23:59:00Z", "2026-10-09T12:00:00Z"] {
+                let params = try metric.resolve(["as_of": [asOf], "limit": ["10"]], today: DateOnly.today(in: zone, now: Date()), timeZone: zone)
+                let fast = try await runner.run(metric, params: params, tenant: tenant)
+                let slow = try await runner.run(oracle, params: params, tenant: tenant)
+                #expect(fast.rows.count == slow.rows.count, "\(timezone) as_of \(asOf): \(fast.rows.count) rows vs oracle \(slow.rows.count)")
+                #expect(!slow.rows.isEmpty, "\(timezone) as_of \(asOf): no notes")
+                for (a, b) in zip(fast.rows, slow.rows) {
+                    #expect(JSONValue.rowsMatch([a], [b]), "\(timezone) as_of \(asOf): \(a) vs oracle \(b)")
+                }
+            }
+        }
+    }
 }

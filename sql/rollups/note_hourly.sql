@@ -11,6 +11,8 @@ CREATE TABLE note_hourly (
     follows     bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (note_id, hour)
 );
+-- All notes' rows of a range of hours: hot_notes with a past as_of reads one day of hours this way.
+CREATE INDEX note_hourly_hour_idx ON note_hourly (hour);
 
 -- step: events
 INSERT INTO note_hourly AS r (note_id, hour, impressions, clicks, likes, collects, comments, shares, follows)

@@ -144,7 +144,8 @@ public struct Rollups: Sendable {
     }
 
     /// Brings the tenant's rollups in line with the manifest, inside the caller's transaction: creates the
-    /// rollups it lacks and drops and rebuilds those whose file or entry changed (with the rollups that
+    /// rollups it lacks and drops and rebuilds those whose definition changed (`RollupManifest.Rollup.
+    /// checksum`: table step, entry, revision; not the steps that maintain the rows) (with the rollups that
     /// require them and those they require), from the events of the loads already folded, so they agree
     /// with the others; drops rollups no longer listed. Returns the names rebuilt. Run by migrations and
     /// when a tenant is created: this is every rollup's backfill.
@@ -154,6 +155,15 @@ public struct Rollups: Sendable {
         let rows = try await connection.query(
             "SELECT rollup, checksum, tables FROM hotpot_control.tenant_rollups WHERE tenant_id = \(tenant.id)", logger: logger)
         for try await (name, checksum, tables) in rows.decode((String, String, [String]).self) { recorded[name] = (checksum, tables) }
+        // Built from the current file before checksums left the maintenance steps out: up to date.
+        let builtFromThisFile = manifest.rollups.filter { recorded[$0.name]?.checksum == $0.fileChecksum }
+        for rollup in builtFromThisFile {
+            try await connection.query("""
+                UPDATE hotpot_control.tenant_rollups SET checksum = \(rollup.checksum)
+                WHERE tenant_id = \(tenant.id) AND rollup = \(rollup.name)
+                """, logger: logger)
+            recorded[rollup.name]?.checksum = rollup.checksum
+        }
         let changed = Set(manifest.rollups.filter { recorded[$0.name]?.checksum != $0.checksum }.map(\.name))
         let removed = recorded.keys.filter { manifest.rollup(named: $0) == nil }.sorted()
         guard !changed.isEmpty || !removed.isEmpty else { return [] }

@@ -41,6 +41,28 @@ import Testing
         #expect(manifest.rebuildSet(for: ["audience_days"]).map(\.name) == ["user_activity", "audience_days"])
     }
 
+    /// A rollup is rebuilt in every tenant when its table step, entry or `revision` changes, not when
+    /// only the steps that maintain its rows do (a faster step keeps the same rows). Whether a step change
+    /// keeps the same rows is the author's call, and this makes it one: RollupSteps.lock pins every
+    /// rollup's steps to its revision.
+    @Test func everyRollupsStepsArePinnedToItsRevision() throws {
+        let manifest = try SQLCatalogue.load(TestDatabase.files).rollups
+        let lock = TestDatabase.checkout.appendingPathComponent("Tests/HotpotTests/RollupSteps.lock")
+        let pinned = Dictionary((try String(contentsOf: lock, encoding: .utf8)).split(separator: "\n")
+            .filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").map(String.init) }
+            .filter { $0.count == 3 }.map { ($0[0], ($0[1], $0[2])) }, uniquingKeysWith: { first, _ in first })
+        for rollup in manifest.rollups {
+            let line = "\(rollup.name) \(rollup.revision) \(rollup.stepsChecksum)"
+            #expect(pinned[rollup.name].map { "\(rollup.name) \($0.0) \($0.1)" } == line, """
+                sql/rollups/\(rollup.name).sql: its steps are not the ones pinned to revision \(rollup.revision). If the rows \
+                they keep change, raise `revision` of \(rollup.name) in sql/rollups/manifest.yaml (every tenant rebuilds \
+                it at its next start); if they keep the same rows, leave it. Either way, pin the steps with the line \
+                `\(line)` in Tests/HotpotTests/RollupSteps.lock.
+                """)
+        }
+        #expect(Set(pinned.keys) == Set(manifest.rollups.map(\.name)), "RollupSteps.lock lists exactly the manifest's rollups")
+    }
+
     @Test func brokenManifestsAndFilesAreRefusedNamingTheFile() {
         let one = "rollups:\n  - name: a\n    tables: [a]\n"
         #expect(Self.refusal(one, ["a": Self.good]) == "accepted")
@@ -89,6 +111,16 @@ import Testing
             #expect(pending.rolledUp == false)
             let before = try await RollupWorkerTests.fingerprint(database, tenant)
 
+            // Tenants built before checksums left the maintenance steps out recorded the whole file's:
+            // from the current file, they are up to date, and take the new checksum without a rebuild.
+            let shippedRollups = try SQLCatalogue.load(TestDatabase.files).rollups.rollups
+            for rollup in shippedRollups {
+                _ = try await tenantRows(database, tenant, "UPDATE hotpot_control.tenant_rollups SET checksum = '\(rollup.fileChecksum)' WHERE tenant_id = '\(tenant.id.uuidString)' AND rollup = '\(rollup.name)' RETURNING 1")
+            }
+            #expect(try await Migrator(database).migrate().rollupsBuilt == 0)
+            let recorded = try await tenantRows(database, tenant, "SELECT rollup || ' ' || checksum FROM hotpot_control.tenant_rollups WHERE tenant_id = '\(tenant.id.uuidString)' ORDER BY 1")
+            #expect(recorded == shippedRollups.map { ["\($0.name) \($0.checksum)"] as [String?] }.sorted { ($0[0] ?? "") < ($1[0] ?? "") })
+
             let copy = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-sql-\(randomHex(bytes: 4))")
             try FileManager.default.copyItem(at: TestDatabase.sqlDirectory, to: copy)
             defer { try? FileManager.default.removeItem(at: copy) }
@@ -124,9 +156,15 @@ import Testing
             let viaRole = try await added.withTenantConnection(tenant) { try await queryStrings($0, "SELECT count(*)::text FROM clicks_weekly") }
             #expect(viaRole == [[String(fromEvents.count)]])
 
-            // A changed file: it and what derives from it are rebuilt, to the same contents.
+            // A change to a step that maintains the rows alone rebuilds nothing: the rows are the same.
             let noteDaily = rollups.appendingPathComponent("note_daily.sql")
-            try (try String(contentsOf: noteDaily, encoding: .utf8) + "\n-- a comment changes the checksum\n").write(to: noteDaily, atomically: true, encoding: .utf8)
+            try (try String(contentsOf: noteDaily, encoding: .utf8) + "\n-- a comment in the events step\n").write(to: noteDaily, atomically: true, encoding: .utf8)
+            #expect(try await upgrade().1.rollupsBuilt == 0)
+            // A raised revision (or a changed table step): it and what derives from it are rebuilt, to
+            // the same contents.
+            let withClicksWeekly = try String(contentsOf: manifestURL, encoding: .utf8)
+            try withClicksWeekly.replacingOccurrences(of: "  - name: note_daily\n", with: "  - name: note_daily\n    revision: 2\n")
+                .write(to: manifestURL, atomically: true, encoding: .utf8)
             let (_, changedReport) = try await upgrade()
             #expect(changedReport.rollupsBuilt == 3)
             #expect(try await RollupWorkerTests.fingerprint(database, tenant) == before)

@@ -38,8 +38,19 @@ public struct RollupManifest: Sendable {
         public var suggest: String?
         /// Each step's SQL (absent: the rollup has nothing to do in that step).
         public var steps: [String: String]
-        /// Of the file and the entry's tables, requires and provides: a change rebuilds the rollup in every tenant.
+        /// What decides the rows it keeps, as far as a checksum can tell: its table step, the entry's tables,
+        /// requires and provides, and `revision`. A change rebuilds the rollup in every tenant. Its other
+        /// steps only maintain those rows (a faster step keeps the same rows), so changing them rebuilds
+        /// nothing; a step change that keeps different rows raises `revision` (Tests/HotpotTests/
+        /// RollupSteps.lock makes that a decision: it pins every rollup's steps to its revision).
         public var checksum: String
+        /// What tenants recorded before `revision` existed, of the whole file and the entry: a tenant that
+        /// recorded this for the current file was built from it, and takes `checksum` without a rebuild.
+        public var fileChecksum: String
+        /// Of the steps other than the table step (RollupSteps.lock).
+        public var stepsChecksum: String
+        /// Raised by hand when a step change alters the rows kept (1 when absent).
+        public var revision: Int
 
         public func sql(_ step: Step) -> String? { steps[step.rawValue] }
     }
@@ -96,14 +107,14 @@ public struct RollupManifest: Sendable {
             return list.compactMap { $0 as? String }
         }
         let interfaceEntry = root["interface"] as? [String: Any] ?? [:]
-        var parsedInterface = try parseFile(name: "interface", text: interface, tables: [], entryText: "\(interfaceEntry)")
+        var parsedInterface = try parseFile(name: "interface", text: interface, tables: [], entryText: "\(interfaceEntry)", revision: 1)
         parsedInterface.provides = try strings(interfaceEntry["provides"], "provides", "interface")
         guard parsedInterface.sql(.table) == nil else {
             throw fail("sql/rollups/interface.sql: only comments may come before the first `-- step:` line")
         }
 
         var rollups: [Rollup] = []
-        let knownKeys: Set<String> = ["name", "tables", "requires", "provides", "grain", "description", "suggest"]
+        let knownKeys: Set<String> = ["name", "tables", "requires", "provides", "grain", "description", "suggest", "revision"]
         for (index, entry) in entries.enumerated() {
             guard let fields = entry as? [String: Any], let name = fields["name"] as? String else {
                 throw fail("sql/rollups/manifest.yaml: entry \(index + 1) has no `name`")
@@ -121,9 +132,14 @@ public struct RollupManifest: Sendable {
             guard !tables.isEmpty else { throw fail("sql/rollups/manifest.yaml: \(context): `tables` is empty") }
             let requires = try strings(fields["requires"], "requires", context)
             let provides = try strings(fields["provides"], "provides", context)
+            let revision = fields["revision"] ?? 1
+            guard let revision = revision as? Int, revision >= 1 else {
+                throw fail("sql/rollups/manifest.yaml: \(context): `revision` must be a whole number from 1")
+            }
             // What decides the contents (not the descriptions): a change rebuilds the rollup.
             var rollup = try parseFile(name: name, text: text, tables: tables,
-                                       entryText: [tables, requires, provides].map { $0.joined(separator: ",") }.joined(separator: ";"))
+                                       entryText: [tables, requires, provides].map { $0.joined(separator: ",") }.joined(separator: ";"),
+                                       revision: revision)
             rollup.requires = requires
             rollup.provides = provides
             rollup.grain = fields["grain"] as? String ?? ""
@@ -152,7 +168,7 @@ public struct RollupManifest: Sendable {
         return RollupManifest(interface: parsedInterface, rollups: rollups)
     }
 
-    static func parseFile(name: String, text: String, tables: [String], entryText: String) throws -> Rollup {
+    static func parseFile(name: String, text: String, tables: [String], entryText: String, revision: Int) throws -> Rollup {
         let path = "sql/rollups/\(name).sql"
         var sections: [([Step], String)] = []
         var current: [Step] = [.table]
@@ -202,7 +218,11 @@ public struct RollupManifest: Sendable {
                 }
             }
         }
+        let maintenance = steps.filter { $0.key != Step.table.rawValue }.sorted { $0.key < $1.key }
+            .map { $0.key + "\u{1E}" + $0.value }.joined(separator: "\u{1D}")
         return Rollup(name: name, tables: tables, requires: [], provides: [], grain: "", description: "", suggest: nil, steps: steps,
-                      checksum: sha256Hex(text + "\u{1F}" + entryText))
+                      checksum: "r\(revision):" + sha256Hex(tableSQL + "\u{1F}" + entryText),
+                      fileChecksum: sha256Hex(text + "\u{1F}" + entryText),
+                      stepsChecksum: sha256Hex(maintenance), revision: revision)
     }
 }

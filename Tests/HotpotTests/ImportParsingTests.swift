@@ -115,6 +115,14 @@ func readAll(_ text: String, kind: ImportKind = .events, format: ImportFormat = 
         let bad = ["2026-11-01", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-01T24:00:00Z", "2026-11-01T08:30:00+0800", "yesterday", "2026-11-01T08:30:00Zjunk"]
         for text in good { #expect(RFC3339.validate(Array(text.utf8)) != nil, "\(text)") }
         for text in bad { #expect(RFC3339.validate(Array(text.utf8)) == nil, "\(text)") }
+        // Normalized for PostgreSQL: T between date and time, Z upper case, spaces around dropped.
+        let normalized = [" 2026-11-01t08:30:00.5z ": "2026-11-01T08:30:00.5Z", "2026-11-01 08:30:00": "2026-11-01T08:30:00",
+                          "2024-02-29T00:00:00-05:30": "2024-02-29T00:00:00-05:30"]
+        for (text, expected) in normalized {
+            #expect(RFC3339.validate(Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) } == expected, "\(text)")
+        }
+        var output: [UInt8] = Array("kept".utf8)
+        #expect(!RFC3339.append(Array("2026-11-01T08:30:00+0800".utf8), into: &output) && output == Array("kept".utf8))
     }
 
     @Test func formatInference() {

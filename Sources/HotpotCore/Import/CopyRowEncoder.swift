@@ -52,10 +52,9 @@ public struct CopyRowEncoder: Sendable {
         case (.text, .boolean(let flag)):
             appendEscaped(Array((flag ? "true" : "false").utf8), into: &output)
         case (.timestamp, .bytes(let bytes)):
-            guard let normalized = RFC3339.validate(bytes) else {
+            guard RFC3339.append(bytes, into: &output) else {
                 return "not an RFC 3339 timestamp (e.g. 2026-11-01T08:30:00+08:00, or without offset for the tenant's time zone)"
             }
-            output.append(contentsOf: normalized)
         case (.boolean, .boolean(let flag)):
             output.append(flag ? 0x74 : 0x66)
         case (.boolean, .bytes(let bytes)), (.boolean, .number(let bytes)):
@@ -191,47 +190,62 @@ func appendDecimal(_ value: Int, into output: inout [UInt8]) {
 /// (the tenant's zone applies). Returns the text normalized for PostgreSQL, or nil.
 public enum RFC3339 {
     public static func validate(_ raw: [UInt8]) -> [UInt8]? {
-        var bytes = raw[...]
-        while let f = bytes.first, f == 0x20 { bytes = bytes.dropFirst() }
-        while let l = bytes.last, l == 0x20 { bytes = bytes.dropLast() }
-        let b = Array(bytes)
-        guard b.count >= 19 else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for i in range {
-                guard (0x30...0x39).contains(b[i]) else { return nil }
-                value = value * 10 + Int(b[i] - 0x30)
+        var normalized: [UInt8] = []
+        return append(raw, into: &normalized) ? normalized : nil
+    }
+
+    /// Appends the normalized text to `output` and returns true, or returns false (output unchanged).
+    /// Reads the bytes in place: it runs for every event of an import.
+    public static func append(_ raw: [UInt8], into output: inout [UInt8]) -> Bool {
+        raw.withUnsafeBufferPointer { all in
+            var lower = 0, upper = all.count
+            while lower < upper, all[lower] == 0x20 { lower += 1 }
+            while upper > lower, all[upper - 1] == 0x20 { upper -= 1 }
+            let b = UnsafeBufferPointer(rebasing: all[lower..<upper])
+            guard b.count >= 19 else { return false }
+            func number(_ range: Range<Int>) -> Int? {
+                var value = 0
+                for i in range {
+                    guard (0x30...0x39).contains(b[i]) else { return nil }
+                    value = value * 10 + Int(b[i] - 0x30)
+                }
+                return value
             }
-            return value
-        }
-        guard let year = number(0..<4), b[4] == 0x2D, let month = number(5..<7), b[7] == 0x2D, let day = number(8..<10),
-              b[10] == 0x54 || b[10] == 0x74 || b[10] == 0x20,
-              let hour = number(11..<13), b[13] == 0x3A, let minute = number(14..<16), b[16] == 0x3A, let second = number(17..<19)
-        else { return nil }
-        guard year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-              hour <= 23, minute <= 59, second <= 59 else { return nil }
-        var i = 19
-        if i < b.count, b[i] == 0x2E {
-            i += 1
-            let start = i
-            while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
-            guard i > start, i - start <= 9 else { return nil }
-        }
-        var normalized = Array(b[0..<i])
-        normalized[10] = 0x54
-        if i == b.count { return normalized }
-        switch b[i] {
-        case 0x5A, 0x7A:
-            guard i + 1 == b.count else { return nil }
-            normalized.append(0x5A)
-            return normalized
-        case 0x2B, 0x2D:
-            guard i + 6 == b.count, let offsetHours = number((i + 1)..<(i + 3)), b[i + 3] == 0x3A, let offsetMinutes = number((i + 4)..<(i + 6)),
-                  offsetHours <= 23, offsetMinutes <= 59 else { return nil }
-            normalized.append(contentsOf: b[i..<(i + 6)])
-            return normalized
-        default:
-            return nil
+            guard let year = number(0..<4), b[4] == 0x2D, let month = number(5..<7), b[7] == 0x2D, let day = number(8..<10),
+                  b[10] == 0x54 || b[10] == 0x74 || b[10] == 0x20,
+                  let hour = number(11..<13), b[13] == 0x3A, let minute = number(14..<16), b[16] == 0x3A, let second = number(17..<19)
+            else { return false }
+            guard year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+                  hour <= 23, minute <= 59, second <= 59 else { return false }
+            var i = 19
+            if i < b.count, b[i] == 0x2E {
+                i += 1
+                let start = i
+                while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
+                guard i > start, i - start <= 9 else { return false }
+            }
+            // The date and time as written, with T between them; then the offset, checked first.
+            let offset: UnsafeBufferPointer<UInt8>.SubSequence
+            if i == b.count {
+                offset = b[i..<i]
+            } else {
+                switch b[i] {
+                case 0x5A, 0x7A:
+                    guard i + 1 == b.count else { return false }
+                    offset = b[i..<(i + 1)]
+                case 0x2B, 0x2D:
+                    guard i + 6 == b.count, let offsetHours = number((i + 1)..<(i + 3)), b[i + 3] == 0x3A,
+                          let offsetMinutes = number((i + 4)..<(i + 6)), offsetHours <= 23, offsetMinutes <= 59 else { return false }
+                    offset = b[i..<(i + 6)]
+                default:
+                    return false
+                }
+            }
+            output.append(contentsOf: b[0..<10])
+            output.append(0x54)
+            output.append(contentsOf: b[11..<i])
+            if offset.count == 1 { output.append(0x5A) } else { output.append(contentsOf: offset) }
+            return true
         }
     }
 

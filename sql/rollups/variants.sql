@@ -128,11 +128,20 @@ ON CONFLICT (variant, day, later_day) DO UPDATE SET
 -- for a row or two and would sort the millions of pairs to disk to group them; a hash of the few
 -- thousand (variant, day, later_day) groups is what fits, hence enable_sort off for this statement
 -- (and no ORDER BY on the insert, which would cost the hash a sort as well).
+--
+-- A bulk fold (a tenant's first load, a rebuild) touches every row, so there is nothing untouched to
+-- read, and reading every window to find that out cost 4.5 s of a 1M-event fold. When the table's row
+-- estimate is about the number of touched rows, the two are counted: equal means every row is touched.
 SET LOCAL enable_sort = off;
-WITH windows AS (
+WITH everything_touched AS (
+    SELECT (SELECT count(*) FROM user_variant_daily WHERE variant IS NOT NULL) = (SELECT count(*) FROM rollup_variant_day_change) AS yes
+    WHERE (SELECT reltuples FROM pg_class WHERE oid = 'user_variant_daily'::regclass)
+          < 1.2 * (SELECT count(*) FROM rollup_variant_day_change) + 1000
+), windows AS (
     SELECT user_id, variant, min(day) - (hotpot_lib.variant_pair_days() - 1) AS lo,
            max(day) + (hotpot_lib.variant_pair_days() - 1) AS hi, array_agg(day) AS touched_days
     FROM rollup_variant_day_change
+    WHERE NOT coalesce((SELECT yes FROM everything_touched), false)
     GROUP BY 1, 2
 ), untouched AS (
     SELECT w.user_id, w.variant, r.day, r.impressions AS y, r.clicks AS c, r.engagements AS e, r.dwell_capped AS w

@@ -79,6 +79,36 @@ func readAll(_ text: String, kind: ImportKind = .events, format: ImportFormat = 
         #expect(String(decoding: output, as: UTF8.self).hasPrefix("n3\t"))
     }
 
+    /// The values the encoder writes on its quick path (plain text, timestamps, digits, choices in
+    /// ASCII) and the ones it hands to the full checks (other case and spacing, non-ASCII, decimals,
+    /// signs) come out as the contract says.
+    @Test func eventValuesAreWrittenAsTheContractSays() throws {
+        let csv = """
+            event_id,occurred_at,user_id,note_id,event_type,dwell_ms,surface,variant
+            e1,2026-11-01 08:00:00,u1,n1, Click\t, +0012 ,feed,
+            e2,2026-11-01T08:00:00z,u1,n1,LIKE,1200.0,café,v2
+            e3,2026-11-01T08:00:00Z,u1,n1,clic\u{212A},0,a\\b,v2
+            e4,2026-11-01T08:00:00Z,u1,n1,impression,,,
+            e5,2026-11-01T08:00:00Z,u1,n1,clicks,1,feed,v2
+            e6,2026-11-01T08:00:00Z,u1,n1,click,2147483648,feed,v2
+            e7,2026-11-01T08:00:00Z,  ,n1,click,1,feed,v2
+
+            """
+        var reader = ImportKind.events.makeReader(format: .csv, maxRecordBytes: 1 << 20)
+        let encoder = CopyRowEncoder(kind: .events)
+        var output: [UInt8] = []
+        var rejects: [RowReject] = []
+        try Array(csv.utf8).withUnsafeBytes { try reader.feed($0) { if let r = encoder.encode($0, into: &output) { rejects.append(r) } } }
+        try reader.finish { if let r = encoder.encode($0, into: &output) { rejects.append(r) } }
+        #expect(String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init) == [
+            "e1\t2026-11-01T08:00:00\tu1\tn1\tclick\t12\tfeed\t\\N\t2",
+            "e2\t2026-11-01T08:00:00Z\tu1\tn1\tlike\t1200\tcafé\tv2\t3",
+            "e3\t2026-11-01T08:00:00Z\tu1\tn1\tclick\t0\ta\\\\b\tv2\t4",
+            "e4\t2026-11-01T08:00:00Z\tu1\tn1\timpression\t\\N\t\\N\t\\N\t5",
+        ])
+        #expect(rejects.map { "\($0.line) \($0.column ?? "")" } == ["6 event_type", "7 dwell_ms", "8 user_id"])
+    }
+
     @Test func fileLevelErrors() throws {
         #expect(throws: ImportFileError.self) { try readAll("event_id,occurred_at\ne1,2026-11-01T00:00:00Z\n") }  // missing required columns
         #expect(throws: ImportFileError.self) { try readAll("event_id,occurred_at,user_id,note_id,event_type\ne1,\"2026") }  // truncated in quotes

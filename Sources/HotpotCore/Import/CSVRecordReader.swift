@@ -2,6 +2,8 @@
 /// or LF line ends; an optional UTF-8 BOM; a header row naming the columns in any order.
 public struct CSVRecordReader: RecordReader {
     let columns: [ImportColumn]
+    /// Which columns are lists, looked up per field without copying the column.
+    let listColumns: [Bool]
     let maxRecordBytes: Int
 
     private enum State { case fieldStart, unquoted, quoted, quoteInQuoted, afterCR }
@@ -25,6 +27,7 @@ public struct CSVRecordReader: RecordReader {
 
     public init(columns: [ImportColumn], maxRecordBytes: Int) {
         self.columns = columns
+        self.listColumns = columns.map { $0.type == .textList }
         self.maxRecordBytes = maxRecordBytes
         recordBytes.reserveCapacity(1024)
     }
@@ -45,7 +48,10 @@ public struct CSVRecordReader: RecordReader {
     }
 
     private mutating func process(_ bytes: Slice<UnsafeRawBufferPointer>, emit: (RawRecord) throws -> Void) throws {
-        for byte in bytes {
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let byte = bytes[i]
+            i += 1
             sawAnyByte = true
             switch state {
             case .afterCR:
@@ -64,7 +70,11 @@ public struct CSVRecordReader: RecordReader {
                 case 0x0D:
                     try endLine(afterCR: true, emit: emit)
                 default:
+                    // The rest of a plain field in one append, not byte by byte.
+                    let end = plainRunEnd(bytes, from: i)
                     append(byte)
+                    appendRun(bytes[i..<end])
+                    i = end
                     state = .unquoted
                 }
             case .unquoted:
@@ -80,7 +90,10 @@ public struct CSVRecordReader: RecordReader {
                     if recordProblem == nil { recordProblem = "a quote inside an unquoted field (quote the whole field and double inner quotes)" }
                     append(byte)
                 default:
+                    let end = plainRunEnd(bytes, from: i)
                     append(byte)
+                    appendRun(bytes[i..<end])
+                    i = end
                 }
             case .quoted:
                 if byte == 0x22 {
@@ -135,6 +148,32 @@ public struct CSVRecordReader: RecordReader {
         line += 1
         recordLine = line
         state = afterCR ? .afterCR : .fieldStart
+    }
+
+    /// Where the run of plain field bytes starting at `start` ends: at a comma, quote, CR or LF, or the
+    /// chunk's end.
+    @inline(__always)
+    private func plainRunEnd(_ bytes: Slice<UnsafeRawBufferPointer>, from start: Int) -> Int {
+        var end = start
+        while end < bytes.endIndex {
+            let byte = bytes[end]
+            if byte == 0x2C || byte == 0x22 || byte == 0x0A || byte == 0x0D { break }
+            end += 1
+        }
+        return end
+    }
+
+    /// `append` of each byte of the run, at once: what fits under maxRecordBytes, and oversized if not all.
+    @inline(__always)
+    private mutating func appendRun(_ run: Slice<UnsafeRawBufferPointer>) {
+        guard !run.isEmpty else { return }
+        let room = max(0, maxRecordBytes - recordBytes.count)
+        if run.count <= room {
+            recordBytes.append(contentsOf: run)
+        } else {
+            recordBytes.append(contentsOf: run.prefix(room))
+            oversized = true
+        }
     }
 
     @inline(__always)
@@ -196,7 +235,7 @@ public struct CSVRecordReader: RecordReader {
             if let index = mapping[position], end > start || fieldQuoted[position] {
                 let value = Array(recordBytes[start..<end])
                 if end > start {
-                    values[index] = columns[index].type == .textList ? .list(splitList(value)) : .bytes(value)
+                    values[index] = listColumns[index] ? .list(splitList(value)) : .bytes(value)
                 }
             }
             start = end

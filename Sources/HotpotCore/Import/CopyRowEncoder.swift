@@ -4,10 +4,37 @@
 public struct CopyRowEncoder: Sendable {
     public let kind: ImportKind
     let columns: [ImportColumn]
+    /// Per column, what the common values need, in plain values: `encode` runs for every field of an
+    /// import, and going through `ImportColumn` (its name, options and default) copied and released
+    /// those for each one.
+    private let plans: [ColumnPlan]
+
+    private struct ColumnPlan: Sendable {
+        enum Kind: Sendable { case text, timestamp, count, choice, other }
+        var kind: Kind
+        var required: Bool
+        var hasDefault: Bool
+        /// A choice column's options, lower-case ASCII (empty for other columns).
+        var options: [[UInt8]]
+    }
 
     public init(kind: ImportKind) {
         self.kind = kind
         self.columns = kind.columns
+        self.plans = kind.columns.map { column in
+            let planKind: ColumnPlan.Kind
+            var options: [[UInt8]] = []
+            switch column.type {
+            case .text: planKind = .text
+            case .timestamp: planKind = .timestamp
+            case .count: planKind = .count
+            case .choice(let words) where words.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } && $0 == $0.lowercased() }):
+                planKind = .choice
+                options = words.map { Array($0.utf8) }
+            default: planKind = .other
+            }
+            return ColumnPlan(kind: planKind, required: column.required, hasDefault: column.defaultValue != nil, options: options)
+        }
     }
 
     /// Columns of the staging table, in the order rows are written.
@@ -17,9 +44,11 @@ public struct CopyRowEncoder: Sendable {
     public func encode(_ record: RawRecord, into output: inout [UInt8]) -> RowReject? {
         if let problem = record.problem { return problem }
         let rowStart = output.count
-        for (index, column) in columns.enumerated() {
+        for index in columns.indices {
             if index > 0 { output.append(0x09) }
             let value = record.values[index]
+            if encodeCommon(value, plan: plans[index], into: &output) { continue }
+            let column = columns[index]
             if let failure = encodeValue(value, column: column, into: &output) {
                 output.removeSubrange(rowStart...)
                 return RowReject(line: record.line, column: column.name, reason: failure, excerpt: rawExcerpt(value))
@@ -29,6 +58,62 @@ public struct CopyRowEncoder: Sendable {
         appendDecimal(record.line, into: &output)
         output.append(0x0A)
         return nil
+    }
+
+    /// Writes the common good values (plain ASCII text, timestamps, counts in digits, choices in ASCII,
+    /// empty optional values) and returns true; anything else writes nothing and returns false, for
+    /// `encodeValue`, which accepts or rejects it with its reason, to handle the same way as ever.
+    private func encodeCommon(_ value: RawValue?, plan: ColumnPlan, into output: inout [UInt8]) -> Bool {
+        guard let value else {
+            guard !plan.required, !plan.hasDefault else { return false }
+            output.append(0x5C); output.append(0x4E)  // \N
+            return true
+        }
+        guard case .bytes(let bytes) = value else { return false }
+        switch plan.kind {
+        case .text:
+            var blank = true
+            for byte in bytes {
+                if byte == 0 || byte >= 0x80 { return false }
+                if byte != 0x20 && byte != 0x09 { blank = false }
+            }
+            if plan.required && blank { return false }
+            appendEscaped(bytes, into: &output)
+            return true
+        case .timestamp:
+            return RFC3339.append(bytes, into: &output)
+        case .count:
+            var lower = 0, upper = bytes.count
+            while lower < upper, bytes[lower] == 0x20 { lower += 1 }
+            while upper > lower, bytes[upper - 1] == 0x20 { upper -= 1 }
+            if lower < upper, bytes[lower] == 0x2B { lower += 1 }
+            guard lower < upper, upper - lower <= 10 else { return false }
+            var number = 0
+            for i in lower..<upper {
+                guard (0x30...0x39).contains(bytes[i]) else { return false }
+                number = number * 10 + Int(bytes[i] - 0x30)
+            }
+            guard number <= Int(Int32.max) else { return false }
+            appendDecimal(number, into: &output)
+            return true
+        case .choice:
+            var lower = 0, upper = bytes.count
+            while lower < upper, bytes[lower] == 0x20 || bytes[lower] == 0x09 { lower += 1 }
+            while upper > lower, bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09 { upper -= 1 }
+            let length = upper - lower
+            option: for word in plan.options where word.count == length {
+                for i in 0..<length {
+                    var byte = bytes[lower + i]
+                    if (0x41...0x5A).contains(byte) { byte += 0x20 }
+                    guard byte == word[i] else { continue option }
+                }
+                output.append(contentsOf: word)
+                return true
+            }
+            return false
+        case .other:
+            return false
+        }
     }
 
     /// nil when written; otherwise the reason the value is not acceptable.
@@ -177,13 +262,14 @@ func appendEscaped(_ bytes: [UInt8], into output: inout [UInt8]) {
 
 func appendDecimal(_ value: Int, into output: inout [UInt8]) {
     if value == 0 { output.append(0x30); return }
-    var digits: [UInt8] = []
+    // Least significant digit first, then turned around in place: no array per number.
+    let start = output.count
     var rest = value
     while rest > 0 {
-        digits.append(UInt8(rest % 10) + 0x30)
+        output.append(UInt8(rest % 10) + 0x30)
         rest /= 10
     }
-    output.append(contentsOf: digits.reversed())
+    output[start...].reverse()
 }
 
 /// RFC 3339 date-times: `YYYY-MM-DD(T| )HH:MM:SS[.fraction][Z|±HH:MM]`. The offset may be omitted

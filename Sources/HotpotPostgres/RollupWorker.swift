@@ -67,7 +67,7 @@ public struct RollupFolder: Sendable {
                 .map { "\($0.rollup) \(String(format: "%.2f", $0.seconds))s" }.joined(separator: ", ")
             logger.info("folded loads into the rollups", metadata: [
                 "tenant": .string(tenant.slug), "loads": .stringConvertible(outcome.loads), "events": .stringConvertible(outcome.events),
-                "seconds": .string(String(format: "%.2f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)),
+                "seconds": .string(String(format: "%.2f", elapsed.seconds)),
                 "slowest_steps": .string(slowest)])
         }
         return outcome

@@ -60,8 +60,8 @@ public struct CopyRowEncoder: Sendable {
         return nil
     }
 
-    /// Writes the common good values (plain ASCII text, timestamps, counts in digits, choices in ASCII,
-    /// empty optional values) and returns true; anything else writes nothing and returns false, for
+    /// Writes the common good values (text, timestamps, counts, choices in ASCII, empty optional values)
+    /// with the same checks as `encodeValue` and returns true; anything else writes nothing and returns false, for
     /// `encodeValue`, which accepts or rejects it with its reason, to handle the same way as ever.
     private func encodeCommon(_ value: RawValue?, plan: ColumnPlan, into output: inout [UInt8]) -> Bool {
         guard let value else {
@@ -72,28 +72,13 @@ public struct CopyRowEncoder: Sendable {
         guard case .bytes(let bytes) = value else { return false }
         switch plan.kind {
         case .text:
-            var blank = true
-            for byte in bytes {
-                if byte == 0 || byte >= 0x80 { return false }
-                if byte != 0x20 && byte != 0x09 { blank = false }
-            }
-            if plan.required && blank { return false }
+            guard textProblem(bytes) == nil, !(plan.required && isBlank(bytes)) else { return false }
             appendEscaped(bytes, into: &output)
             return true
         case .timestamp:
             return RFC3339.append(bytes, into: &output)
         case .count:
-            var lower = 0, upper = bytes.count
-            while lower < upper, bytes[lower] == 0x20 { lower += 1 }
-            while upper > lower, bytes[upper - 1] == 0x20 { upper -= 1 }
-            if lower < upper, bytes[lower] == 0x2B { lower += 1 }
-            guard lower < upper, upper - lower <= 10 else { return false }
-            var number = 0
-            for i in lower..<upper {
-                guard (0x30...0x39).contains(bytes[i]) else { return false }
-                number = number * 10 + Int(bytes[i] - 0x30)
-            }
-            guard number <= Int(Int32.max) else { return false }
+            guard case .success(let number) = parseCount(bytes) else { return false }
             appendDecimal(number, into: &output)
             return true
         case .choice:
@@ -132,7 +117,7 @@ public struct CopyRowEncoder: Sendable {
             return "\(what) is not a valid value for this column"
         case (.text, .bytes(let bytes)), (.text, .number(let bytes)):
             if let problem = textProblem(bytes) { return problem }
-            if column.required && bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return "a value is required" }
+            if column.required && isBlank(bytes) { return "a value is required" }
             appendEscaped(bytes, into: &output)
         case (.text, .boolean(let flag)):
             appendEscaped(Array((flag ? "true" : "false").utf8), into: &output)
@@ -147,7 +132,7 @@ public struct CopyRowEncoder: Sendable {
             output.append(flag ? 0x74 : 0x66)
         case (.count, .bytes(let bytes)), (.count, .number(let bytes)):
             switch parseCount(bytes) {
-            case .success(let digits): output.append(contentsOf: digits)
+            case .success(let number): appendDecimal(number, into: &output)
             case .failure(let reason): return reason
             }
         case (.probability, .bytes(let bytes)), (.probability, .number(let bytes)):
@@ -221,7 +206,9 @@ public struct CopyRowEncoder: Sendable {
         }
     }
 
-    private enum CountResult { case success([UInt8]), failure(String) }
+    private func isBlank(_ bytes: [UInt8]) -> Bool { bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
+
+    private enum CountResult { case success(Int), failure(String) }
 
     private func parseCount(_ bytes: [UInt8]) -> CountResult {
         var digits = bytes[...]
@@ -241,9 +228,7 @@ public struct CopyRowEncoder: Sendable {
             value = value * 10 + Int(d - 0x30)
             if value > Int(Int32.max) { return .failure("larger than 2147483647") }
         }
-        var result: [UInt8] = []
-        appendDecimal(value, into: &result)
-        return .success(result)
+        return .success(value)
     }
 }
 

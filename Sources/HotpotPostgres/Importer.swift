@@ -136,7 +136,7 @@ public struct Importer: Sendable {
 
                     let importID = try await Self.insertLedgerRow(connection, request: request, summary: summary, started: started, logger: logger)
                     summary.importId = importID
-                    let merged = try await merge(connection, kind: kind, tenant: tenant, importID: importID, staged: staged.rowsStaged, logger: logger)
+                    let merged = try await merge(connection, kind: kind, tenant: tenant, importID: importID, staged: staged, logger: logger)
                     summary.rowsLoaded = merged.loaded
                     summary.rowsDuplicate = merged.duplicate
                     summary.dataVersion = try await Self.bumpDataVersion(connection, tenant: tenant, withEvents: kind == .events, newestEvent: merged.newestEvent, logger: logger)
@@ -192,6 +192,8 @@ public struct Importer: Sendable {
         var checksum: String
         var warnings: [String]
         var rejects: [RowReject]
+        /// For an events file: its months and the lines that may repeat an earlier event_id.
+        var eventFacts: EventFileFacts?
         /// Rows written to the staging table: every row read is either staged or rejected.
         var rowsStaged: Int { rowsRead - rejects.count }
     }
@@ -242,6 +244,7 @@ public struct Importer: Sendable {
         var output: [UInt8] = []
         output.reserveCapacity(Self.copyBufferBytes + (64 << 10))
         var rejects: [RowReject] = []
+        var eventFacts = request.kind == .events ? EventFileFacts() : nil
         var rowsRead = 0
         var bytesRead = 0
         var lastProgress = ContinuousClock.now
@@ -249,15 +252,19 @@ public struct Importer: Sendable {
         do {
             var decompressor = request.gzip ? try GzipStream() : nil
             try await connection.copyFrom(table: "import_\(request.kind.rawValue)", columns: encoder.copyColumns, logger: logger) { writer in
+                func take(_ record: RawRecord) throws {
+                    rowsRead += 1
+                    let rowStart = output.count
+                    if let reject = encoder.encode(record, into: &output) {
+                        rejects.append(reject)
+                        if rejects.count > maxErrors { throw TooManyRejects() }
+                    } else {
+                        eventFacts?.observe(row: output[rowStart...], line: record.line)
+                    }
+                }
                 func consume(_ bytes: UnsafeRawBufferPointer) throws {
                     checksum.update(bytes)
-                    try reader.feed(bytes) { record in
-                        rowsRead += 1
-                        if let reject = encoder.encode(record, into: &output) {
-                            rejects.append(reject)
-                            if rejects.count > maxErrors { throw TooManyRejects() }
-                        }
-                    }
+                    try reader.feed(bytes, emit: take)
                 }
                 for try await var chunk in chunks {
                     bytesRead += chunk.readableBytes
@@ -286,20 +293,14 @@ public struct Importer: Sendable {
                     }
                 }
                 if decompressor != nil { try decompressor!.finish() }
-                try reader.finish { record in
-                    rowsRead += 1
-                    if let reject = encoder.encode(record, into: &output) {
-                        rejects.append(reject)
-                        if rejects.count > maxErrors { throw TooManyRejects() }
-                    }
-                }
+                try reader.finish(emit: take)
                 if !output.isEmpty { try await writer.write(ByteBuffer(bytes: output)) }
             }
         } catch {
             throw StagingFailure(cause: error, rowsRead: rowsRead, rejects: rejects)
         }
         progress?(ImportProgress(bytesRead: bytesRead, rowsRead: rowsRead))
-        return StagedFile(rowsRead: rowsRead, checksum: checksum.finalize(), warnings: reader.unknownColumns.map { "unknown column '\(storableText($0))' ignored" }, rejects: rejects)
+        return StagedFile(rowsRead: rowsRead, checksum: checksum.finalize(), warnings: reader.unknownColumns.map { "unknown column '\(storableText($0))' ignored" }, rejects: rejects, eventFacts: eventFacts)
     }
 
     /// Records an attempt that failed before any data could be read (a missing directory, an HTTP error).
@@ -320,7 +321,8 @@ public struct Importer: Sendable {
     }
 
     /// Merges the staged rows into the tenant's tables.
-    private func merge(_ connection: PostgresConnection, kind: ImportKind, tenant: TenantRef, importID: Int64, staged: Int, logger: Logger) async throws -> MergeOutcome {
+    private func merge(_ connection: PostgresConnection, kind: ImportKind, tenant: TenantRef, importID: Int64, staged file: StagedFile, logger: Logger) async throws -> MergeOutcome {
+        let staged = file.rowsStaged
         let sql = database.sql
         var binds = PostgresBindings()
         binds.append(importID)
@@ -341,7 +343,15 @@ public struct Importer: Sendable {
             try await Rollups.aroundMerge(steps.after, manifest: sql.rollups, on: connection, logger: logger)
             return outcome
         case .events:
-            try await ensurePartitions(connection, tenant: tenant, logger: logger)
+            let facts = file.eventFacts ?? EventFileFacts()
+            try await ensurePartitions(connection, tenant: tenant, months: facts.months, logger: logger)
+            if facts.repeatCandidates?.isEmpty != true {
+                // The statement joins the candidates with every staged row: let the planner know how many.
+                try await connection.query("ANALYZE import_events", logger: logger)
+                var candidates = PostgresBindings()
+                candidates.append(facts.repeatCandidates)
+                try await connection.query(PostgresQuery(unsafeSQL: sql.imports.dropRepeatedEvents, binds: candidates), logger: logger)
+            }
             // Raw data only: the rollup worker folds these events in after the commit.
             var outcome = MergeOutcome(loaded: 0, duplicate: staged)
             let rows = try await connection.query(PostgresQuery(unsafeSQL: sql.imports.insertEvents, binds: binds), logger: logger)
@@ -362,11 +372,8 @@ public struct Importer: Sendable {
     /// Creates the monthly partitions the new events need, in their own short transaction on another
     /// connection (outside the pool, see `withDirectConnection`): partition DDL locks the events table,
     /// which must not wait for the import to commit.
-    private func ensurePartitions(_ connection: PostgresConnection, tenant: TenantRef, logger: Logger) async throws {
-        var months: [Date] = []
-        for try await month in try await connection.query(PostgresQuery(unsafeSQL: database.sql.imports.eventMonths), logger: logger).decode(Date.self) {
-            months.append(month)
-        }
+    private func ensurePartitions(_ connection: PostgresConnection, tenant: TenantRef, months wanted: Set<EventFileFacts.Month>, logger: Logger) async throws {
+        let months = wanted.sorted().compactMap(EventPartitions.start(of:))
         guard !months.isEmpty else { return }
         let existing = try await EventPartitions.existing(connection, tenant: tenant, logger: logger)
         let missing = months.filter { !existing.contains(EventPartitions.name(for: $0)) }
@@ -469,9 +476,14 @@ enum EventPartitions {
     static func month(ofName name: String) -> Date? {
         let digits = name.utf8.count == 15 && name.hasPrefix("events_y") ? name.dropFirst(8) : ""
         guard let year = Int(digits.prefix(4)), digits.dropFirst(4).first == "m", let month = Int(digits.suffix(2)), (1...12).contains(month) else { return nil }
+        return start(of: EventFileFacts.Month(year: year, month: month))
+    }
+
+    /// The instant `month` starts (UTC).
+    static func start(of month: EventFileFacts.Month) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar.date(from: DateComponents(year: year, month: month, day: 1))
+        return calendar.date(from: DateComponents(year: month.year, month: month.month, day: 1))
     }
 
     static func existing(_ connection: PostgresConnection, tenant: TenantRef, logger: Logger) async throws -> Set<String> {

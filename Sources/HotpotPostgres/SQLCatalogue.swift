@@ -16,8 +16,8 @@ public struct SQLCatalogue: Sendable {
         var mergeNotes, mergeUsers, mergeNoteTags: String
         /// Stores the staged events that are new (sql/imports/insert_events.sql).
         public var insertEvents: String
-        /// The months the staged events fall in, for their partitions.
-        public var eventMonths: String
+        /// Drops the later lines of event_ids the file holds more than once (sql/imports/drop_repeated_events.sql).
+        public var dropRepeatedEvents: String
 
         /// Creates the temporary staging table the file's rows stream into.
         public func staging(_ kind: ImportKind) -> String {
@@ -57,7 +57,7 @@ public struct SQLCatalogue: Sendable {
             mergeNotes: try read("imports/merge_notes.sql"), mergeUsers: try read("imports/merge_users.sql"),
             mergeNoteTags: try read("imports/merge_note_tags.sql"),
             insertEvents: try read("imports/insert_events.sql"),
-            eventMonths: try read("imports/event_months.sql"))
+            dropRepeatedEvents: try read("imports/drop_repeated_events.sql"))
 
         let names = try files.sql.fileNames(in: "rollups")
         var rollupFiles: [String: String] = [:]

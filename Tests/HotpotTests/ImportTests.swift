@@ -111,9 +111,35 @@ import Testing
             // Rollups count each event once, on its tenant-local day.
             #expect(try await tenantRows(database, tenant, "SELECT day::text, impressions::text, clicks::text, likes::text, dwell_sum::text FROM note_daily ORDER BY day") ==
                     [["2026-11-01", "1", "1", "0", "3000"], ["2026-11-02", "0", "0", "1", "0"]])
-            // The database itself refuses a second copy of an event id.
+            // Every stored event has its id registered once, and the database refuses a second registration.
+            #expect(try await tenantRows(database, tenant, "SELECT count(*)::text FROM event_ids JOIN events USING (event_id)") == [["3"]])
             await #expect(throws: (any Error).self) {
-                try await database.client.query(PostgresQuery(unsafeSQL: "INSERT INTO \(quoteIdentifier(tenant.schema)).events (event_id, occurred_at, user_id, note_id, event_type) VALUES ('e1', now(), 'u', 'n', 'click')"), logger: TestDatabase.logger)
+                try await database.client.query(PostgresQuery(unsafeSQL: "INSERT INTO \(quoteIdentifier(tenant.schema)).event_ids (event_id) VALUES ('e1')"), logger: TestDatabase.logger)
+            }
+        }
+    }
+
+    /// A file's repeats are found by the importer's filter, which may also flag first occurrences; the
+    /// statement that drops them keeps each id's first line whatever the list says, also with no list.
+    @Test func repeatedEventIdsKeepTheirFirstLine() async throws {
+        try await TestDatabase.withTenant { database, tenant in
+            let sql = database.sql.imports
+            // (event_id, line); a repeats on lines 3 and 5, b on 4; c and d occur once.
+            let staged = [("a", 1), ("b", 2), ("a", 3), ("b", 4), ("a", 5), ("c", 6), ("d", 7)]
+            let candidateLists: [[Int]?] = [[3, 4, 5], [3, 4, 5, 6, 1], nil, [2, 3, 4, 5, 6, 7]]
+            for candidates in candidateLists {
+                let kept = try await database.plane(for: tenant).client.withTransaction(logger: TestDatabase.logger) { connection in
+                    try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(quoteIdentifier(tenant.schema)), hotpot_lib"), logger: TestDatabase.logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: sql.staging(.events)), logger: TestDatabase.logger)
+                    for (id, line) in staged {
+                        try await connection.query("INSERT INTO import_events (event_id, occurred_at, user_id, note_id, event_type, line) VALUES (\(id), now(), 'u', 'n', 'click', \(line))", logger: TestDatabase.logger)
+                    }
+                    var binds = PostgresBindings()
+                    binds.append(candidates)
+                    try await connection.query(PostgresQuery(unsafeSQL: sql.dropRepeatedEvents, binds: binds), logger: TestDatabase.logger)
+                    return try await queryStrings(connection, "SELECT event_id || line FROM import_events ORDER BY line").map { $0[0] ?? "" }
+                }
+                #expect(kept == ["a1", "b2", "c6", "d7"], "candidates \(String(describing: candidates))")
             }
         }
     }

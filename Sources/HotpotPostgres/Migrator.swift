@@ -68,6 +68,7 @@ public struct Migrator: Sendable {
                 for try await (version, checksum) in try await connection.query("SELECT version, checksum FROM hotpot_control.schema_migrations", logger: logger).decode((Int, String).self) {
                     applied[version] = checksum
                 }
+                try await Self.refuseNewerDatabase(applied: Set(applied.keys), known: migrations, tenantTemplate: tenantMigrations, on: connection, logger: logger)
                 for migration in migrations {
                     if let checksum = applied[migration.version] {
                         if checksum != migration.checksum {
@@ -100,6 +101,29 @@ public struct Migrator: Sendable {
             } catch {
                 _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
                 throw error.unwrappedTransactionError
+            }
+        }
+    }
+
+    /// A database that a newer Hotpot has migrated is left alone: this binary's statements and rollup
+    /// steps may rely on what those migrations removed (an older importer would store events without
+    /// registering their ids once the trigger that did it is gone), and syncing the rollups would
+    /// rebuild them back to this binary's definitions.
+    static func refuseNewerDatabase(applied: Set<Int>, known: [ProjectFiles.Migration], tenantTemplate: [ProjectFiles.Migration],
+                                    on connection: PostgresConnection, logger: Logger) async throws {
+        let newestKnown = known.map(\.version).max() ?? 0
+        if let newest = applied.max(), newest > newestKnown {
+            throw HotpotError.configuration("this database has migration \(newest) applied, from a newer Hotpot than this one (its newest migration is \(newestKnown)); run the newer version")
+        }
+        let newestTemplate = tenantTemplate.map(\.version).max() ?? 0
+        let tenantTable = try await connection.query("SELECT to_regclass('hotpot_control.tenant_migrations') IS NOT NULL", logger: logger)
+        var hasTenantTable = false
+        for try await exists in tenantTable.decode(Bool.self) { hasTenantTable = exists }
+        guard hasTenantTable else { return }
+        let rows = try await connection.query("SELECT max(version) FROM hotpot_control.tenant_migrations", logger: logger)
+        for try await newest in rows.decode(Int?.self) {
+            if let newest, newest > newestTemplate {
+                throw HotpotError.configuration("this database has tenant migration \(newest) applied, from a newer Hotpot than this one (its newest tenant migration is \(newestTemplate)); run the newer version")
             }
         }
     }

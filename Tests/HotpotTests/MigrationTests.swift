@@ -74,4 +74,32 @@ import Testing
             #expect(try await Migrator(upgraded).migrate().tenantMigrationsApplied == 0)
         }
     }
+    /// A binary older than the database's migrations stops instead of running statements that rely on
+    /// what they changed (or rebuilding the rollups back to its own definitions).
+    @Test func anOlderHotpotRefusesADatabaseANewerOneMigrated() async throws {
+        try await TestDatabase.withFreshDatabase { (database: HotpotDatabase, url: String) in
+            try await Migrator(database).migrate()
+            _ = try await TenantStore(database).create(slug: "existing", timezone: "UTC")
+            let copy = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hotpot-sql-\(randomHex(bytes: 4))")
+            try FileManager.default.copyItem(at: TestDatabase.sqlDirectory, to: copy)
+            defer { try? FileManager.default.removeItem(at: copy) }
+            func newer() async throws -> HotpotDatabase {
+                var configuration = TestDatabase.configuration(databaseURL: url)
+                configuration.files = ProjectFiles(sqlDirectory: copy, dashboardsDirectory: TestDatabase.dashboardsDirectory)
+                let newer = try await HotpotDatabase.connect(configuration, logger: TestDatabase.logger)
+                TestDatabase.start(newer)
+                return newer
+            }
+            try "CREATE TABLE added_later (x int);".write(to: copy.appendingPathComponent("tenant/9999_added_later.sql"), atomically: true, encoding: .utf8)
+            try await Migrator(try await newer()).migrate()
+            await #expect(throws: HotpotError.configuration("this database has tenant migration 9999 applied, from a newer Hotpot than this one (its newest tenant migration is \(database.sql.tenantMigrations.map(\.version).max() ?? 0)); run the newer version")) {
+                try await Migrator(database).migrate()
+            }
+            try "CREATE TABLE hotpot_control.added_later (x int);".write(to: copy.appendingPathComponent("migrations/9999_added_later.sql"), atomically: true, encoding: .utf8)
+            try await Migrator(try await newer()).migrate()
+            await #expect(throws: HotpotError.configuration("this database has migration 9999 applied, from a newer Hotpot than this one (its newest migration is \(database.sql.migrations.map(\.version).max() ?? 0)); run the newer version")) {
+                try await Migrator(database).migrate()
+            }
+        }
+    }
 }

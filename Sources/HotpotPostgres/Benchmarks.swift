@@ -43,28 +43,37 @@ public struct Benchmarks: Sendable {
             log("generated \(rows) events as \(format.rawValue) (\(bytes / 1_048_576) MiB)")
 
             let tenant = try await TenantStore(database).create(slug: "bench-\(randomHex(bytes: 4))").ref
-            defer { Task { [database] in try? await TenantStore(database).delete(slug: tenant.slug) } }
-            for (label, force) in [("hotpot import (\(format.rawValue), new events)", false), ("hotpot re-import (\(format.rawValue), all duplicates)", true)] {
-                let reader = try FileHandle(forReadingFrom: file)
-                let started = ContinuousClock.now
-                let summary = try await Importer(database).run(
-                    ImportRequest(tenant: tenant, kind: .events, format: format, source: file.lastPathComponent, force: force, waitForRollups: false),
-                    chunks: FileChunks(handle: reader))
-                let seconds = Self.seconds(ContinuousClock.now - started)
-                try reader.close()
-                guard summary.status == .committed else { throw HotpotError(.internal, "benchmark import failed: \(summary.error ?? "")") }
-                results.append((label + ", at commit", summary.rowsRead, seconds))
-                log(String(format: "%@: %d rows committed in %.2f s", label, summary.rowsRead, seconds))
-                // The rollup worker's share: the load folded into every rollup.
-                let folded = try await RollupFolder(database).fold(tenant)
-                let untilRolledUp = Self.seconds(ContinuousClock.now - started)
-                results.append((label + ", until rolled up", summary.rowsRead, untilRolledUp))
-                log(String(format: "%@: folded %d events in %.2f s more", label, folded.events, untilRolledUp - seconds))
-                if !force {
-                    log("  the fold by rollup (events step, seconds): " + folded.steps.map { String(format: "%@ %.2f", $0.rollup, $0.seconds) }.joined(separator: ", "))
-                    tenantBytes = try await schemaBytes(tenant.schema)
+            let measured: Result<Void, any Error>
+            do {
+                for (label, force) in [("hotpot import (\(format.rawValue), new events)", false), ("hotpot re-import (\(format.rawValue), all duplicates)", true)] {
+                    let reader = try FileHandle(forReadingFrom: file)
+                    let started = ContinuousClock.now
+                    let summary = try await Importer(database).run(
+                        ImportRequest(tenant: tenant, kind: .events, format: format, source: file.lastPathComponent, force: force, waitForRollups: false),
+                        chunks: FileChunks(handle: reader))
+                    let seconds = Self.seconds(ContinuousClock.now - started)
+                    try reader.close()
+                    guard summary.status == .committed else { throw HotpotError(.internal, "benchmark import failed: \(summary.error ?? "")") }
+                    results.append((label + ", at commit", summary.rowsRead, seconds))
+                    log(String(format: "%@: %d rows committed in %.2f s", label, summary.rowsRead, seconds))
+                    // The rollup worker's share: the load folded into every rollup.
+                    let folded = try await RollupFolder(database).fold(tenant)
+                    let untilRolledUp = Self.seconds(ContinuousClock.now - started)
+                    results.append((label + ", until rolled up", summary.rowsRead, untilRolledUp))
+                    log(String(format: "%@: folded %d events in %.2f s more", label, folded.events, untilRolledUp - seconds))
+                    if !force {
+                        log("  the fold by rollup (events step, seconds): " + folded.steps.map { String(format: "%@ %.2f", $0.rollup, $0.seconds) }.joined(separator: ", "))
+                        tenantBytes = try await schemaBytes(tenant.schema)
+                    }
                 }
+                measured = .success(())
+            } catch {
+                measured = .failure(error)
             }
+            // Awaited here, before the baseline runs: dropping the tenant must not overlap a measurement,
+            // nor be left behind when the process exits (every tenant is synced at each start).
+            try? await TenantStore(database).delete(slug: tenant.slug)
+            try measured.get()
             if format == .csv {
                 let (seconds, bytes) = try await psqlCopy(file: file)
                 results.append(("psql \\copy (csv, plain table with PK)", rows, seconds))
